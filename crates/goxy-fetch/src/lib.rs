@@ -1,0 +1,1 @@
+//! Where goxy's bytes come from: upstream proxies in a chain, health scoring, single-flight.

@@ -1,0 +1,1 @@
+//! goxy's HTTP server: GOPROXY protocol routing, caching tiers, policy.

@@ -1,0 +1,1 @@
+//! Where goxy's bytes live: the BlobStore trait, local disk, immutable version manifests.
