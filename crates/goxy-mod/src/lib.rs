@@ -1,1 +1,13 @@
 //! Go module semantics: module paths, versions, escaping, Go semver, pseudo-versions, GOPRIVATE-style patterns. Pure: no I/O.
+//!
+//! Every function behaves like its counterpart in `golang.org/x/mod` (module,
+//! semver, module/pseudo.go, `module.MatchPrefixPatterns`); the differential
+//! test `tests/xmod_differential.rs` checks that against x/mod itself. No
+//! function panics on any input.
+
+pub mod module;
+pub mod semver;
+mod unicode_letter;
+
+pub use module::ModError;
+pub use module::ModErrorKind;
