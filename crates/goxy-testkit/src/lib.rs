@@ -3,6 +3,16 @@
 //! Everything here talks to loopback only and needs no network: the Go
 //! reference programs under `tools/gotest` build from vendored sources.
 
+pub mod gocmd;
+pub mod goxy;
+pub mod http;
+pub mod upstream;
+
+pub use gocmd::{make_fixture, Fixture, ModDownload};
+pub use goxy::GoxyProcess;
+pub use http::{http_get, HttpResponse};
+pub use upstream::{Fault, Upstream};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
@@ -12,7 +22,10 @@ pub fn repo_root() -> PathBuf {
     let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     while !dir.join("tools").join("gotest").is_dir() {
         if !dir.pop() {
-            panic!("goxy-testkit: repository root not found above {}", env!("CARGO_MANIFEST_DIR"));
+            panic!(
+                "goxy-testkit: repository root not found above {}",
+                env!("CARGO_MANIFEST_DIR")
+            );
         }
     }
     dir
@@ -20,7 +33,11 @@ pub fn repo_root() -> PathBuf {
 
 /// Is a `go` command available? Tests that need one as the reference skip when it is not.
 pub fn have_go() -> bool {
-    Command::new("go").arg("version").output().map(|o| o.status.success()).unwrap_or(false)
+    Command::new("go")
+        .arg("version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
 }
 
 fn tool_dir() -> &'static Path {
@@ -63,8 +80,20 @@ pub fn go_tool(name: &str) -> PathBuf {
 pub fn isolated_go(home: &Path, goproxy: &str) -> Command {
     let mut cmd = Command::new("go");
     for var in [
-        "GOFLAGS", "GONOSUMDB", "GONOPROXY", "GOPRIVATE", "GOINSECURE", "GOSUMDB", "GOPROXY",
-        "GOMODCACHE", "GOPATH", "GOENV", "GOTOOLCHAIN", "GOWORK", "GOVCS", "GOAUTH",
+        "GOFLAGS",
+        "GONOSUMDB",
+        "GONOPROXY",
+        "GOPRIVATE",
+        "GOINSECURE",
+        "GOSUMDB",
+        "GOPROXY",
+        "GOMODCACHE",
+        "GOPATH",
+        "GOENV",
+        "GOTOOLCHAIN",
+        "GOWORK",
+        "GOVCS",
+        "GOAUTH",
     ] {
         cmd.env_remove(var);
     }
