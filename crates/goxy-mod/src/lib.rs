@@ -6,6 +6,8 @@
 //! function panics on any input.
 
 pub mod module;
+pub mod pattern;
+pub mod pseudo;
 pub mod semver;
 mod unicode_letter;
 

@@ -9,16 +9,21 @@
 use std::cmp::Ordering;
 
 /// The pieces of a parsed version, borrowed from the input.
-struct Parsed<'a> {
-    major: &'a str,
-    minor: &'a str,
-    patch: &'a str,
+pub(crate) struct Parsed<'a> {
+    pub(crate) major: &'a str,
+    pub(crate) minor: &'a str,
+    pub(crate) patch: &'a str,
     /// What `canonical` appends for the shorthand forms (`.0.0`, `.0` or empty).
-    short: &'static str,
+    pub(crate) short: &'static str,
     /// Includes the leading `-`, or empty.
-    prerelease: &'a str,
+    pub(crate) prerelease: &'a str,
     /// Includes the leading `+`, or empty.
-    build: &'a str,
+    pub(crate) build: &'a str,
+}
+
+/// The parsed pieces of `v`, for other modules of this crate; `None` when invalid.
+pub(crate) fn parts(v: &str) -> Option<Parsed<'_>> {
+    parse(v)
 }
 
 /// Reports whether `v` is a valid Go semantic version (`v1`, `v1.2`, `v1.2.3-pre+build`).
