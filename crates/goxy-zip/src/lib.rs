@@ -1,1 +1,30 @@
 //! Module zips and the h1 hash: validation of untrusted zips, creation by the x/mod rules, go.mod reading. Pure: no I/O.
+//!
+//! * [`hash1`], [`hash_go_mod`], [`synthesized_go_mod`]: the `h1:` dirhash.
+//! * [`check_zip`]: validation of an untrusted module zip, bounded in memory and time.
+//! * [`create_zip`]: a module zip from a file list, by x/mod `zip.Create` rules.
+//! * [`go_mod_module_path`], [`go_mod_go_version`], [`go_mod_retractions`]: lax go.mod reading.
+
+mod check;
+mod create;
+mod error;
+mod fold;
+mod fold_table;
+mod gomod;
+mod h1;
+mod modrules;
+mod reader;
+
+pub use check::{check_zip, CheckedZip};
+pub use create::{create_zip, CreatedZip, FileKind, OmitReason, SourceFile};
+pub use error::{ZipError, ZipErrorKind};
+pub use fold::str_to_fold;
+pub use gomod::{go_mod_go_version, go_mod_module_path, go_mod_retractions};
+pub use h1::{hash1, hash_go_mod, synthesized_go_mod};
+
+/// Limit on the zip file and on the total uncompressed size of its files (x/mod `MaxZipFile`).
+pub const MAX_ZIP_FILE: u64 = 500 << 20;
+/// Limit on the size of go.mod (x/mod `MaxGoMod`).
+pub const MAX_GO_MOD: u64 = 16 << 20;
+/// Limit on the size of the root LICENSE (x/mod `MaxLICENSE`).
+pub const MAX_LICENSE: u64 = 16 << 20;

@@ -1,0 +1,315 @@
+//! Module zip creation from a file list, by x/mod `zip.Create` / `checkFiles` rules.
+
+use std::collections::HashSet;
+use std::io::Write as _;
+
+use flate2::write::DeflateEncoder;
+use flate2::Compression;
+
+use crate::error::{ZipError, ZipErrorKind};
+use crate::gomod::{go_lang_at_least_1_24, root_go_lang};
+use crate::h1::hash1;
+use crate::modrules::{check_module_version, path_clean, CollisionChecker};
+use crate::{MAX_GO_MOD, MAX_LICENSE, MAX_ZIP_FILE};
+
+/// What kind of file a [`SourceFile`] is (its Lstat mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Regular,
+    Symlink,
+    Other,
+}
+
+/// One file of a module tree, with its path relative to the module root (slash-separated).
+#[derive(Debug, Clone, Copy)]
+pub struct SourceFile<'a> {
+    pub path: &'a str,
+    pub kind: FileKind,
+    pub data: &'a [u8],
+}
+
+/// Why a file was silently left out of the zip (x/mod `CheckedFiles.Omitted`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OmitReason {
+    /// In a vendor directory (`isVendoredPackage`, go-version dependent).
+    Vendored,
+    /// In a nested module (a directory below the root with a go.mod).
+    InSubmodule,
+    /// `.hg_archival.txt` at the root, inserted by `hg archive`.
+    HgArchival,
+    /// A symbolic link.
+    Symlink,
+    /// Not a regular file.
+    NotRegular,
+}
+
+/// A zip built by [`create_zip`].
+#[derive(Debug, Clone)]
+pub struct CreatedZip {
+    /// The zip file: deflated file entries only, zero timestamps.
+    pub zip: Vec<u8>,
+    /// `dirhash.HashZip` of `zip`.
+    pub h1: String,
+    /// Files left out and why, in input order.
+    pub omitted: Vec<(String, OmitReason)>,
+}
+
+/// Builds the module zip for `module_path@version` from `files`, applying
+/// x/mod `checkFiles` in its exact order: a file is either included, omitted
+/// (vendor, nested module, `.hg_archival.txt`, symlink, irregular) or makes the
+/// whole zip invalid (unclean/absolute/invalid name, `GO.MOD` at the root,
+/// collisions, size limits).
+pub fn create_zip(module_path: &str, version: &str, files: &[SourceFile<'_>]) -> Result<CreatedZip, ZipError> {
+    create_inner(module_path, version, files).map_err(|e| e.with_module(module_path, version))
+}
+
+fn create_inner(module_path: &str, version: &str, files: &[SourceFile<'_>]) -> Result<CreatedZip, ZipError> {
+    check_module_version(module_path, version)?;
+
+    // Pre-pass: directories holding a regular go.mod (any case) are module
+    // boundaries; the root go.mod's go version selects the vendor rule.
+    let mut have_go_mod: HashSet<&str> = HashSet::new();
+    let mut go_1_24 = false;
+    for f in files {
+        let (dir, base) = split_dir_base(f.path);
+        if base.eq_ignore_ascii_case("go.mod") && f.kind == FileKind::Regular {
+            have_go_mod.insert(dir);
+            if base == "go.mod" && dir.is_empty() {
+                go_1_24 = go_lang_at_least_1_24(&root_go_lang(f.data));
+            }
+        }
+    }
+    let in_submodule = |p: &str| -> bool {
+        let mut p = p;
+        loop {
+            let (dir, _) = split_dir_base(p);
+            if dir.is_empty() {
+                return false;
+            }
+            if have_go_mod.contains(dir) {
+                return true;
+            }
+            p = dir.get(..dir.len() - 1).unwrap_or("");
+        }
+    };
+
+    let mut seen_error: HashSet<&str> = HashSet::new();
+    let mut omitted: Vec<(String, OmitReason)> = Vec::new();
+    let mut invalid: Vec<ZipError> = Vec::new();
+    let mut size_error: Option<ZipError> = None;
+    let mut collisions = CollisionChecker::default();
+    let mut remaining = MAX_ZIP_FILE;
+    let mut valid: Vec<&SourceFile<'_>> = Vec::new();
+    for f in files {
+        let p = f.path;
+        // x/mod records only the first error per path.
+        let mut omit = |reason: OmitReason| {
+            if seen_error.insert(p) {
+                omitted.push((p.to_string(), reason));
+            }
+        };
+        let fail = |kind: ZipErrorKind, message: String| ZipError::new(kind, message).with_entry(p);
+        let verdict: Result<(), ZipError> = if path_clean(p) != p {
+            Err(fail(ZipErrorKind::InvalidContent, "file path is not clean".into()))
+        } else if p.starts_with('/') {
+            Err(fail(ZipErrorKind::InvalidContent, "file path is not relative".into()))
+        } else if is_vendored_package(p, go_1_24) {
+            omit(OmitReason::Vendored);
+            continue;
+        } else if in_submodule(p) {
+            omit(OmitReason::InSubmodule);
+            continue;
+        } else if p == ".hg_archival.txt" {
+            omit(OmitReason::HgArchival);
+            continue;
+        } else if let Err(e) = goxy_mod::module::check_file_path(p) {
+            Err(fail(ZipErrorKind::InvalidContent, e.message().to_string()))
+        } else if p.to_lowercase() == "go.mod" && p != "go.mod" {
+            Err(fail(ZipErrorKind::InvalidContent, "go.mod files must have lowercase names".into()))
+        } else if let Err(message) = collisions.check(p, false) {
+            Err(fail(ZipErrorKind::InvalidContent, message))
+        } else if f.kind == FileKind::Symlink {
+            omit(OmitReason::Symlink);
+            continue;
+        } else if f.kind == FileKind::Other {
+            omit(OmitReason::NotRegular);
+            continue;
+        } else {
+            let size = f.data.len() as u64;
+            if size <= remaining {
+                remaining -= size;
+            } else if size_error.is_none() {
+                size_error = Some(ZipError::new(
+                    ZipErrorKind::TooLarge,
+                    format!("module source tree too large (max size is {MAX_ZIP_FILE} bytes)"),
+                ));
+            }
+            if p == "go.mod" && size > MAX_GO_MOD {
+                Err(fail(ZipErrorKind::TooLarge, format!("go.mod file too large (max size is {MAX_GO_MOD} bytes)")))
+            } else if p == "LICENSE" && size > MAX_LICENSE {
+                Err(fail(ZipErrorKind::TooLarge, format!("LICENSE file too large (max size is {MAX_LICENSE} bytes)")))
+            } else {
+                Ok(())
+            }
+        };
+        match verdict {
+            Ok(()) => valid.push(f),
+            Err(e) => {
+                if seen_error.insert(p) {
+                    invalid.push(e);
+                }
+            }
+        }
+    }
+    if let Some(e) = size_error {
+        return Err(e);
+    }
+    if let Some(first) = invalid.first() {
+        let mut e = first.clone();
+        if invalid.len() > 1 {
+            e = ZipError::new(e.kind(), format!("{} (and {} more invalid files)", e.message(), invalid.len() - 1))
+                .with_entry(e.entry().unwrap_or_default());
+        }
+        return Err(e);
+    }
+
+    let prefix = format!("{module_path}@{version}/");
+    let names: Vec<String> = valid.iter().map(|f| format!("{prefix}{}", f.path)).collect();
+    let h1 = hash1(names.iter().map(String::as_str).zip(valid.iter().map(|f| f.data)))?;
+    let zip = write_zip(names.iter().map(String::as_str).zip(valid.iter().map(|f| f.data)))?;
+    Ok(CreatedZip { zip, h1, omitted })
+}
+
+/// `path.Split`: dir keeps its trailing slash; "" when there is none.
+fn split_dir_base(p: &str) -> (&str, &str) {
+    match p.rfind('/') {
+        Some(i) => (p.get(..=i).unwrap_or(""), p.get(i + 1..).unwrap_or("")),
+        None => ("", p),
+    }
+}
+
+/// x/mod `isVendoredPackage`. Before go 1.24 the `/vendor/` case keeps a
+/// historical bug (go.dev/issue/37397: index 8 instead of j+8) for checksum stability.
+fn is_vendored_package(name: &str, go_1_24: bool) -> bool {
+    if go_1_24 && name == "vendor/modules.txt" {
+        return true;
+    }
+    let i = if name.starts_with("vendor/") {
+        "vendor/".len()
+    } else if let Some(j) = name.find("/vendor/") {
+        if go_1_24 {
+            j + "/vendor/".len()
+        } else {
+            "/vendor/".len()
+        }
+    } else {
+        return false;
+    };
+    // Byte slicing like Go; a non-boundary index compares bytes, never panics.
+    name.as_bytes().get(i..).is_some_and(|rest| rest.contains(&b'/'))
+}
+
+fn write_err(e: std::io::Error) -> ZipError {
+    ZipError::new(ZipErrorKind::InvalidContent, format!("writing zip: {e}"))
+}
+
+/// Writes file entries (deflate, zero timestamps, sizes in the local header,
+/// no data descriptors, no directory entries), like x/mod `Create` content-wise.
+fn write_zip<'a>(files: impl Iterator<Item = (&'a str, &'a [u8])>) -> Result<Vec<u8>, ZipError> {
+    let mut out: Vec<u8> = Vec::new();
+    let mut central: Vec<u8> = Vec::new();
+    let mut count: u64 = 0;
+    for (name, data) in files {
+        let mut enc = DeflateEncoder::new(Vec::new(), Compression::default());
+        enc.write_all(data).map_err(write_err)?;
+        let compressed = enc.finish().map_err(write_err)?;
+        let crc = crc32fast::hash(data);
+        // Sizes are bounded by MAX_ZIP_FILE (500 MiB), so they fit 32 bits; so do offsets.
+        let (Ok(csize), Ok(usize_), Ok(offset), Ok(name_len)) =
+            (u32::try_from(compressed.len()), u32::try_from(data.len()), u32::try_from(out.len()), u16::try_from(name.len()))
+        else {
+            return Err(ZipError::new(ZipErrorKind::TooLarge, "zip entry or offset exceeds 32 bits").with_entry(name));
+        };
+        let flags: u16 = if name.is_ascii() { 0 } else { 0x0800 };
+        out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+        out.extend_from_slice(&20u16.to_le_bytes()); // version needed
+        out.extend_from_slice(&flags.to_le_bytes());
+        out.extend_from_slice(&8u16.to_le_bytes()); // deflate
+        out.extend_from_slice(&0u32.to_le_bytes()); // time, date
+        out.extend_from_slice(&crc.to_le_bytes());
+        out.extend_from_slice(&csize.to_le_bytes());
+        out.extend_from_slice(&usize_.to_le_bytes());
+        out.extend_from_slice(&name_len.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes()); // extra
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(&compressed);
+
+        central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+        central.extend_from_slice(&20u16.to_le_bytes()); // made by: MS-DOS, 2.0 (as Go's Create)
+        central.extend_from_slice(&20u16.to_le_bytes());
+        central.extend_from_slice(&flags.to_le_bytes());
+        central.extend_from_slice(&8u16.to_le_bytes());
+        central.extend_from_slice(&0u32.to_le_bytes());
+        central.extend_from_slice(&crc.to_le_bytes());
+        central.extend_from_slice(&csize.to_le_bytes());
+        central.extend_from_slice(&usize_.to_le_bytes());
+        central.extend_from_slice(&name_len.to_le_bytes());
+        central.extend_from_slice(&[0u8; 8]); // extra len, comment len, disk, internal attrs
+        central.extend_from_slice(&0u32.to_le_bytes()); // external attrs
+        central.extend_from_slice(&offset.to_le_bytes());
+        central.extend_from_slice(name.as_bytes());
+        count += 1;
+    }
+    let cd_offset = out.len() as u64;
+    let cd_size = central.len() as u64;
+    out.extend_from_slice(&central);
+    let needs_zip64 = count >= u16::MAX as u64 || cd_offset >= u32::MAX as u64 || cd_size >= u32::MAX as u64;
+    if needs_zip64 {
+        let z_offset = out.len() as u64;
+        out.extend_from_slice(&0x0606_4b50u32.to_le_bytes());
+        out.extend_from_slice(&44u64.to_le_bytes());
+        out.extend_from_slice(&45u16.to_le_bytes());
+        out.extend_from_slice(&45u16.to_le_bytes());
+        out.extend_from_slice(&[0u8; 8]); // disk numbers
+        out.extend_from_slice(&count.to_le_bytes());
+        out.extend_from_slice(&count.to_le_bytes());
+        out.extend_from_slice(&cd_size.to_le_bytes());
+        out.extend_from_slice(&cd_offset.to_le_bytes());
+        out.extend_from_slice(&0x0706_4b50u32.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&z_offset.to_le_bytes());
+        out.extend_from_slice(&1u32.to_le_bytes());
+    }
+    let clamp16 = |v: u64| if needs_zip64 { u16::MAX } else { u16::try_from(v).unwrap_or(u16::MAX) };
+    let clamp32 = |v: u64| if needs_zip64 { u32::MAX } else { u32::try_from(v).unwrap_or(u32::MAX) };
+    out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    out.extend_from_slice(&[0u8; 4]);
+    out.extend_from_slice(&clamp16(count).to_le_bytes());
+    out.extend_from_slice(&clamp16(count).to_le_bytes());
+    out.extend_from_slice(&clamp32(cd_size).to_le_bytes());
+    out.extend_from_slice(&clamp32(cd_offset).to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vendor_rule_table() {
+        // protocol.md §2.3 table: (path, go <= 1.23, go >= 1.24)
+        let rows = [
+            ("vendor/modules.txt", false, true),
+            ("vendor/foo.go", false, false),
+            ("vendor/x/y", true, true),
+            ("pkg/vendor/vendor.go", true, false),
+            ("pkg/vendor/x/y.go", true, true),
+            ("a.go", false, false),
+        ];
+        for (p, old, new) in rows {
+            assert_eq!(is_vendored_package(p, false), old, "{p} old");
+            assert_eq!(is_vendored_package(p, true), new, "{p} new");
+        }
+    }
+}

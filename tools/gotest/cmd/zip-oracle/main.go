@@ -1,0 +1,121 @@
+// zip-oracle prints golang.org/x/mod's verdict on module zips, for goxy-zip's
+// differential tests.
+//
+//	zip-oracle check <zipfile> <module> <version>
+//	    zip.CheckZip, then dirhash.HashZip, then zip.Unzip into a temp dir
+//	    (Unzip is what enforces declared sizes). Prints "ok <h1>" or "err <msg>".
+//	zip-oracle create <dir> <module> <version> <outzip>
+//	    zip.CreateFromDir into outzip, then dirhash.HashZip of it.
+//	    Prints "ok <h1>" or "err <msg>".
+//	zip-oracle foldtable
+//	    For every rune r whose x/mod strToFold differs from r, prints "<r hex> <fold hex>".
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/sumdb/dirhash"
+	"golang.org/x/mod/zip"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fail("usage: zip-oracle check|create|foldtable ...")
+	}
+	switch os.Args[1] {
+	case "check":
+		if len(os.Args) != 5 {
+			fail("usage: zip-oracle check <zipfile> <module> <version>")
+		}
+		check(os.Args[2], module.Version{Path: os.Args[3], Version: os.Args[4]})
+	case "create":
+		if len(os.Args) != 6 {
+			fail("usage: zip-oracle create <dir> <module> <version> <outzip>")
+		}
+		create(os.Args[2], module.Version{Path: os.Args[3], Version: os.Args[4]}, os.Args[5])
+	case "foldtable":
+		for r := rune(0); r <= unicode.MaxRune; r++ {
+			if !utf8.ValidRune(r) {
+				continue
+			}
+			if f := foldRune(r); f != r {
+				fmt.Printf("%x %x\n", r, f)
+			}
+		}
+	default:
+		fail("unknown command " + os.Args[1])
+	}
+}
+
+func fail(msg string) {
+	fmt.Fprintln(os.Stderr, msg)
+	os.Exit(2)
+}
+
+func verdict(err error) {
+	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	fmt.Printf("err %s\n", msg)
+}
+
+func check(zipFile string, m module.Version) {
+	if _, err := zip.CheckZip(m, zipFile); err != nil {
+		verdict(err)
+		return
+	}
+	h1, err := dirhash.HashZip(zipFile, dirhash.Hash1)
+	if err != nil {
+		verdict(err)
+		return
+	}
+	dir, err := os.MkdirTemp("", "zip-oracle-unzip-")
+	if err != nil {
+		fail(err.Error())
+	}
+	defer os.RemoveAll(dir)
+	if err := zip.Unzip(dir+"/m", m, zipFile); err != nil {
+		verdict(err)
+		return
+	}
+	fmt.Printf("ok %s\n", h1)
+}
+
+func create(dir string, m module.Version, outZip string) {
+	f, err := os.Create(outZip)
+	if err != nil {
+		fail(err.Error())
+	}
+	err = zip.CreateFromDir(f, m, dir)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		fail(cerr.Error())
+	}
+	if err != nil {
+		verdict(err)
+		return
+	}
+	h1, err := dirhash.HashZip(outZip, dirhash.Hash1)
+	if err != nil {
+		verdict(err)
+		return
+	}
+	fmt.Printf("ok %s\n", h1)
+}
+
+// foldRune is x/mod zip's strToFold applied to a single rune.
+func foldRune(r rune) rune {
+	for {
+		r0 := r
+		r = unicode.SimpleFold(r0)
+		if r <= r0 {
+			break
+		}
+	}
+	if 'A' <= r && r <= 'Z' {
+		r += 'a' - 'A'
+	}
+	return r
+}
