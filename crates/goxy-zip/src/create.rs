@@ -63,9 +63,58 @@ pub fn create_zip(module_path: &str, version: &str, files: &[SourceFile<'_>]) ->
     create_inner(module_path, version, files).map_err(|e| e.with_module(module_path, version))
 }
 
+/// The classification of a file list by x/mod `checkFiles` (see [`check_files`]).
+#[derive(Debug, Clone, Default)]
+pub struct CheckedFiles {
+    /// Paths that go into the zip, in input order.
+    pub valid: Vec<String>,
+    /// Paths silently left out, and why.
+    pub omitted: Vec<(String, OmitReason)>,
+    /// Paths that make the zip invalid (each error names its path as `entry`).
+    pub invalid: Vec<ZipError>,
+    /// Set when the regular files total more than [`MAX_ZIP_FILE`].
+    pub size_error: Option<ZipError>,
+}
+
+impl CheckedFiles {
+    /// x/mod `CheckedFiles.Err`: the size error first, else the first invalid file.
+    pub fn err(&self) -> Option<ZipError> {
+        if let Some(e) = &self.size_error {
+            return Some(e.clone());
+        }
+        let first = self.invalid.first()?;
+        if self.invalid.len() == 1 {
+            return Some(first.clone());
+        }
+        Some(
+            ZipError::new(first.kind(), format!("{} (and {} more invalid files)", first.message(), self.invalid.len() - 1))
+                .with_entry(first.entry().unwrap_or_default()),
+        )
+    }
+}
+
+/// Classifies `files` exactly as x/mod `CheckFiles` does: valid, omitted
+/// (with reason) or invalid, applying the checks in x/mod's order.
+pub fn check_files(files: &[SourceFile<'_>]) -> CheckedFiles {
+    check_files_indexed(files).0
+}
+
 fn create_inner(module_path: &str, version: &str, files: &[SourceFile<'_>]) -> Result<CreatedZip, ZipError> {
     check_module_version(module_path, version)?;
+    let (checked, valid) = check_files_indexed(files);
+    if let Some(e) = checked.err() {
+        return Err(e);
+    }
+    let valid: Vec<&SourceFile<'_>> = valid.iter().filter_map(|&i| files.get(i)).collect();
+    let prefix = format!("{module_path}@{version}/");
+    let names: Vec<String> = valid.iter().map(|f| format!("{prefix}{}", f.path)).collect();
+    let h1 = hash1(names.iter().map(String::as_str).zip(valid.iter().map(|f| f.data)))?;
+    let zip = write_zip(names.iter().map(String::as_str).zip(valid.iter().map(|f| f.data)))?;
+    Ok(CreatedZip { zip, h1, omitted: checked.omitted })
+}
 
+/// x/mod `checkFiles`; also returns the indices of the valid files.
+fn check_files_indexed(files: &[SourceFile<'_>]) -> (CheckedFiles, Vec<usize>) {
     // Pre-pass: directories holding a regular go.mod (any case) are module
     // boundaries; the root go.mod's go version selects the vendor rule.
     let mut have_go_mod: HashSet<&str> = HashSet::new();
@@ -94,14 +143,13 @@ fn create_inner(module_path: &str, version: &str, files: &[SourceFile<'_>]) -> R
     };
 
     let mut seen_error: HashSet<&str> = HashSet::new();
-    let mut omitted: Vec<(String, OmitReason)> = Vec::new();
-    let mut invalid: Vec<ZipError> = Vec::new();
-    let mut size_error: Option<ZipError> = None;
+    let mut out = CheckedFiles::default();
+    let mut valid_indices = Vec::new();
     let mut collisions = CollisionChecker::default();
     let mut remaining = MAX_ZIP_FILE;
-    let mut valid: Vec<&SourceFile<'_>> = Vec::new();
-    for f in files {
+    for (index, f) in files.iter().enumerate() {
         let p = f.path;
+        let omitted = &mut out.omitted;
         // x/mod records only the first error per path.
         let mut omit = |reason: OmitReason| {
             if seen_error.insert(p) {
@@ -138,8 +186,8 @@ fn create_inner(module_path: &str, version: &str, files: &[SourceFile<'_>]) -> R
             let size = f.data.len() as u64;
             if size <= remaining {
                 remaining -= size;
-            } else if size_error.is_none() {
-                size_error = Some(ZipError::new(
+            } else if out.size_error.is_none() {
+                out.size_error = Some(ZipError::new(
                     ZipErrorKind::TooLarge,
                     format!("module source tree too large (max size is {MAX_ZIP_FILE} bytes)"),
                 ));
@@ -153,31 +201,18 @@ fn create_inner(module_path: &str, version: &str, files: &[SourceFile<'_>]) -> R
             }
         };
         match verdict {
-            Ok(()) => valid.push(f),
+            Ok(()) => {
+                out.valid.push(p.to_string());
+                valid_indices.push(index);
+            }
             Err(e) => {
                 if seen_error.insert(p) {
-                    invalid.push(e);
+                    out.invalid.push(e);
                 }
             }
         }
     }
-    if let Some(e) = size_error {
-        return Err(e);
-    }
-    if let Some(first) = invalid.first() {
-        let mut e = first.clone();
-        if invalid.len() > 1 {
-            e = ZipError::new(e.kind(), format!("{} (and {} more invalid files)", e.message(), invalid.len() - 1))
-                .with_entry(e.entry().unwrap_or_default());
-        }
-        return Err(e);
-    }
-
-    let prefix = format!("{module_path}@{version}/");
-    let names: Vec<String> = valid.iter().map(|f| format!("{prefix}{}", f.path)).collect();
-    let h1 = hash1(names.iter().map(String::as_str).zip(valid.iter().map(|f| f.data)))?;
-    let zip = write_zip(names.iter().map(String::as_str).zip(valid.iter().map(|f| f.data)))?;
-    Ok(CreatedZip { zip, h1, omitted })
+    (out, valid_indices)
 }
 
 /// `path.Split`: dir keeps its trailing slash; "" when there is none.
@@ -190,7 +225,7 @@ fn split_dir_base(p: &str) -> (&str, &str) {
 
 /// x/mod `isVendoredPackage`. Before go 1.24 the `/vendor/` case keeps a
 /// historical bug (go.dev/issue/37397: index 8 instead of j+8) for checksum stability.
-fn is_vendored_package(name: &str, go_1_24: bool) -> bool {
+pub(crate) fn is_vendored_package(name: &str, go_1_24: bool) -> bool {
     if go_1_24 && name == "vendor/modules.txt" {
         return true;
     }

@@ -16,7 +16,7 @@ mod modrules;
 mod reader;
 
 pub use check::{check_zip, CheckedZip};
-pub use create::{create_zip, CreatedZip, FileKind, OmitReason, SourceFile};
+pub use create::{check_files, create_zip, CheckedFiles, CreatedZip, FileKind, OmitReason, SourceFile};
 pub use error::{ZipError, ZipErrorKind};
 pub use fold::str_to_fold;
 pub use gomod::{go_mod_go_version, go_mod_module_path, go_mod_retractions};
@@ -28,3 +28,13 @@ pub const MAX_ZIP_FILE: u64 = 500 << 20;
 pub const MAX_GO_MOD: u64 = 16 << 20;
 /// Limit on the size of the root LICENSE (x/mod `MaxLICENSE`).
 pub const MAX_LICENSE: u64 = 16 << 20;
+
+/// Internals exposed for goxy's own tests (directory-walk simulation); not a stable API.
+#[doc(hidden)]
+pub mod testing {
+    /// x/mod `isVendoredPackage(path, version.Lang(root go.mod's go version))`.
+    pub fn is_vendored(path: &str, root_go_mod: Option<&[u8]>) -> bool {
+        let go_1_24 = root_go_mod.is_some_and(|g| crate::gomod::go_lang_at_least_1_24(&crate::gomod::root_go_lang(g)));
+        crate::create::is_vendored_package(path, go_1_24)
+    }
+}
