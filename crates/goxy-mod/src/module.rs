@@ -331,7 +331,13 @@ pub fn escape_version(v: &str) -> Result<String, ModError> {
     if check_elem(v, PathKind::File).is_err() || v.contains('!') {
         return Err(ModError::version(v, false, "disallowed version string"));
     }
-    escape_string(v).ok_or_else(|| ModError::version(v, false, "disallowed version string"))
+    // Non-ASCII file-name letters pass the element check but cannot be case-encoded.
+    escape_string(v).ok_or_else(|| {
+        ModError::new(
+            ModErrorKind::InvalidVersion,
+            "internal error: inconsistency in EscapePath".to_string(),
+        )
+    })
 }
 
 /// Decodes an escaped module path (x/mod `UnescapePath`) and checks the result
