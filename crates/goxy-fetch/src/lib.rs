@@ -1,1 +1,17 @@
-//! Where goxy's bytes come from: upstream proxies in a chain, health scoring, single-flight.
+//! Where goxy's bytes come from: upstream proxies in a GOPROXY-syntax chain,
+//! each with a health score and circuit breaker, one outbound HTTP client with
+//! per-phase deadlines, validation of every answer, and single-flight so a
+//! cold module@version is fetched once however many clients ask.
+
+pub mod chain;
+pub mod flight;
+pub mod health;
+pub mod http;
+pub mod proxylist;
+pub mod validate;
+
+pub use chain::{Chain, DirectSource, FetchError, Payload, Provenance, Want};
+pub use flight::Flights;
+pub use health::{CircuitState, HealthSnapshot};
+pub use http::{HttpClient, HttpConfig, ProxyEnv, Timeouts};
+pub use proxylist::{Entry, EntryKind, FallThrough};

@@ -1,0 +1,578 @@
+//! The outbound HTTP client: one connection pool for every upstream, with a
+//! separate deadline for each phase (DNS and TCP connect, TLS handshake,
+//! response headers, and idle time while reading the body), HTTP(S)_PROXY and
+//! NO_PROXY as the Go toolchain reads them, and an optional extra CA bundle.
+
+use bytes::Bytes;
+use http::{Request, Response, Uri};
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::connect::{Connected, Connection};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+
+/// Deadlines for one upstream request, phase by phase.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// DNS resolution and TCP connect (to the target or the HTTP proxy).
+    pub connect: Duration,
+    /// The TLS handshake.
+    pub tls: Duration,
+    /// From sending the request to receiving the response headers.
+    pub headers: Duration,
+    /// Longest pause while reading the body.
+    pub body_idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(5),
+            tls: Duration::from_secs(5),
+            headers: Duration::from_secs(60),
+            body_idle: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Which phase of a request failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Connect,
+    Tls,
+    Proxy,
+    Headers,
+    Body,
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Phase::Connect => "connect",
+            Phase::Tls => "TLS handshake",
+            Phase::Proxy => "HTTP proxy tunnel",
+            Phase::Headers => "response headers",
+            Phase::Body => "response body",
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpError {
+    pub phase: Phase,
+    pub timed_out: bool,
+    pub message: String,
+}
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.timed_out {
+            write!(f, "{} timed out: {}", self.phase, self.message)
+        } else {
+            write!(f, "{} failed: {}", self.phase, self.message)
+        }
+    }
+}
+
+impl std::error::Error for HttpError {}
+
+/// The proxy settings of the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY,
+/// upper or lower case), with Go's rules: requests to loopback addresses and
+/// `localhost` never use a proxy.
+#[derive(Debug, Clone, Default)]
+pub struct ProxyEnv {
+    pub http: Option<url::Url>,
+    pub https: Option<url::Url>,
+    pub no_proxy: Vec<String>,
+}
+
+impl ProxyEnv {
+    pub fn from_env() -> ProxyEnv {
+        let var = |upper: &str| {
+            std::env::var(upper)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .or_else(|| std::env::var(upper.to_ascii_lowercase()).ok().filter(|v| !v.is_empty()))
+        };
+        let parse = |v: Option<String>| {
+            v.and_then(|v| {
+                let text = if v.contains("://") { v } else { format!("http://{v}") };
+                url::Url::parse(&text).ok()
+            })
+        };
+        ProxyEnv {
+            http: parse(var("HTTP_PROXY")),
+            https: parse(var("HTTPS_PROXY")),
+            no_proxy: var("NO_PROXY")
+                .map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The proxy to use for `uri`, if any.
+    pub fn proxy_for(&self, scheme: &str, host: &str, port: u16) -> Option<&url::Url> {
+        let proxy = match scheme {
+            "https" => self.https.as_ref(),
+            _ => self.http.as_ref(),
+        }?;
+        if host.eq_ignore_ascii_case("localhost") {
+            return None;
+        }
+        let host_ip = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok();
+        if host_ip.is_some_and(|ip| ip.is_loopback()) {
+            return None;
+        }
+        let host = host.to_ascii_lowercase();
+        for rule in &self.no_proxy {
+            if rule == "*" {
+                return None;
+            }
+            let (rule_host, rule_port) = split_host_port(rule);
+            if rule_port.is_some_and(|p| p != port) {
+                continue;
+            }
+            if let (Some(ip), Some((net, bits))) = (host_ip, parse_cidr(rule_host)) {
+                if cidr_contains(net, bits, ip) {
+                    return None;
+                }
+                continue;
+            }
+            let domain = rule_host.trim_start_matches("*.").trim_start_matches('.');
+            if host == domain || host.ends_with(&format!(".{domain}")) {
+                return None;
+            }
+        }
+        Some(proxy)
+    }
+}
+
+fn split_host_port(rule: &str) -> (&str, Option<u16>) {
+    if let Some((host, port)) = rule.rsplit_once(':') {
+        if !host.contains(':') || host.ends_with(']') {
+            if let Ok(port) = port.parse() {
+                return (host.trim_start_matches('[').trim_end_matches(']'), Some(port));
+            }
+        }
+    }
+    (rule, None)
+}
+
+fn parse_cidr(rule: &str) -> Option<(IpAddr, u8)> {
+    match rule.split_once('/') {
+        Some((ip, bits)) => Some((ip.parse().ok()?, bits.parse().ok()?)),
+        None => {
+            let ip: IpAddr = rule.parse().ok()?;
+            Some((ip, if ip.is_ipv4() { 32 } else { 128 }))
+        }
+    }
+}
+
+fn cidr_contains(net: IpAddr, bits: u8, ip: IpAddr) -> bool {
+    match (net, ip) {
+        (IpAddr::V4(n), IpAddr::V4(i)) if bits <= 32 => {
+            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            u32::from(n) & mask == u32::from(i) & mask
+        }
+        (IpAddr::V6(n), IpAddr::V6(i)) if bits <= 128 => {
+            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            u128::from(n) & mask == u128::from(i) & mask
+        }
+        _ => false,
+    }
+}
+
+/// Client settings.
+#[derive(Debug, Clone, Default)]
+pub struct HttpConfig {
+    pub timeouts: Timeouts,
+    pub proxy: ProxyEnv,
+    /// A PEM bundle of additional trusted CAs (a company's TLS-inspecting proxy).
+    pub extra_ca_file: Option<PathBuf>,
+}
+
+struct ConnectorInner {
+    timeouts: Timeouts,
+    proxy: ProxyEnv,
+    tls: tokio_rustls::TlsConnector,
+}
+
+#[derive(Clone)]
+struct Connector(Arc<ConnectorInner>);
+
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// A connection handed to the pool.
+pub struct Conn {
+    io: TokioIo<Stream>,
+    h2: bool,
+    via_proxy: bool,
+}
+
+impl Connection for Conn {
+    fn connected(&self) -> Connected {
+        let connected = Connected::new().proxy(self.via_proxy);
+        if self.h2 {
+            connected.negotiated_h2()
+        } else {
+            connected
+        }
+    }
+}
+
+impl hyper::rt::Read for Conn {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+    }
+}
+
+impl hyper::rt::Write for Conn {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl tower_service::Service<Uri> for Connector {
+    type Response = Conn;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Conn, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let inner = self.0.clone();
+        Box::pin(async move { inner.connect(uri).await.map_err(|e| Box::new(e) as BoxError) })
+    }
+}
+
+fn phase_err(phase: Phase, timed_out: bool, message: impl Into<String>) -> HttpError {
+    HttpError { phase, timed_out, message: message.into() }
+}
+
+impl ConnectorInner {
+    async fn connect(&self, uri: Uri) -> Result<Conn, HttpError> {
+        let scheme = uri.scheme_str().unwrap_or("http").to_string();
+        let host = uri.host().ok_or_else(|| phase_err(Phase::Connect, false, "URL has no host"))?.to_string();
+        let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
+        let proxy = self.proxy.proxy_for(&scheme, &host, port).cloned();
+        let (tcp, via_proxy) = match &proxy {
+            Some(proxy_url) => {
+                let proxy_host = proxy_url.host_str().unwrap_or_default().to_string();
+                let proxy_port = proxy_url.port_or_known_default().unwrap_or(8080);
+                let mut tcp = self.tcp_connect(&proxy_host, proxy_port).await?;
+                if scheme == "https" {
+                    self.tunnel(&mut tcp, &host, port, proxy_url).await?;
+                    (tcp, false)
+                } else {
+                    (tcp, true)
+                }
+            }
+            None => (self.tcp_connect(&host, port).await?, false),
+        };
+        if scheme != "https" {
+            return Ok(Conn { io: TokioIo::new(Stream::Plain(tcp)), h2: false, via_proxy });
+        }
+        let server_name = rustls_pki_types::ServerName::try_from(host.trim_start_matches('[').trim_end_matches(']').to_string())
+            .map_err(|e| phase_err(Phase::Tls, false, format!("invalid server name {host}: {e}")))?;
+        let tls = tokio::time::timeout(self.timeouts.tls, self.tls.connect(server_name, tcp))
+            .await
+            .map_err(|_| phase_err(Phase::Tls, true, format!("{host}:{port} after {:?}", self.timeouts.tls)))?
+            .map_err(|e| phase_err(Phase::Tls, false, format!("{host}:{port}: {e}")))?;
+        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+        Ok(Conn { io: TokioIo::new(Stream::Tls(Box::new(tls))), h2, via_proxy })
+    }
+
+    async fn tcp_connect(&self, host: &str, port: u16) -> Result<TcpStream, HttpError> {
+        let deadline = self.timeouts.connect;
+        let attempt = async {
+            let bare = host.trim_start_matches('[').trim_end_matches(']');
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((bare, port))
+                .await
+                .map_err(|e| phase_err(Phase::Connect, false, format!("resolve {host}: {e}")))?
+                .collect();
+            let mut last = phase_err(Phase::Connect, false, format!("{host} has no addresses"));
+            for addr in addrs {
+                match TcpStream::connect(addr).await {
+                    Ok(stream) => {
+                        let _ = stream.set_nodelay(true);
+                        return Ok(stream);
+                    }
+                    Err(e) => last = phase_err(Phase::Connect, false, format!("{addr}: {e}")),
+                }
+            }
+            Err(last)
+        };
+        tokio::time::timeout(deadline, attempt)
+            .await
+            .map_err(|_| phase_err(Phase::Connect, true, format!("{host}:{port} after {deadline:?}")))?
+    }
+
+    async fn tunnel(&self, tcp: &mut TcpStream, host: &str, port: u16, proxy: &url::Url) -> Result<(), HttpError> {
+        let mut request = format!("CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n");
+        if let Some(auth) = proxy_authorization(proxy) {
+            request.push_str(&format!("Proxy-Authorization: {auth}\r\n"));
+        }
+        request.push_str("\r\n");
+        let exchange = async {
+            tcp.write_all(request.as_bytes()).await?;
+            let mut head = Vec::with_capacity(256);
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                if tcp.read(&mut byte).await? == 0 || head.len() > 16 * 1024 {
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, "proxy closed during CONNECT"));
+                }
+                head.push(byte[0]);
+            }
+            Ok(head)
+        };
+        let head = tokio::time::timeout(self.timeouts.connect, exchange)
+            .await
+            .map_err(|_| phase_err(Phase::Proxy, true, format!("CONNECT {host}:{port}")))?
+            .map_err(|e| phase_err(Phase::Proxy, false, format!("CONNECT {host}:{port}: {e}")))?;
+        let status_line = String::from_utf8_lossy(head.split(|&b| b == b'\r').next().unwrap_or_default()).into_owned();
+        let ok = status_line.split_whitespace().nth(1) == Some("200");
+        if !ok {
+            return Err(phase_err(Phase::Proxy, false, format!("CONNECT {host}:{port}: proxy answered {status_line:?}")));
+        }
+        Ok(())
+    }
+}
+
+fn proxy_authorization(proxy: &url::Url) -> Option<String> {
+    use base64::Engine;
+    if proxy.username().is_empty() {
+        return None;
+    }
+    let user = percent_decode(proxy.username());
+    let pass = percent_decode(proxy.password().unwrap_or(""));
+    Some(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))))
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// The shared outbound client.
+#[derive(Clone)]
+pub struct HttpClient {
+    client: Client<Connector, Empty<Bytes>>,
+    timeouts: Timeouts,
+    proxy: ProxyEnv,
+}
+
+impl HttpClient {
+    pub fn new(config: HttpConfig) -> Result<HttpClient, String> {
+        let mut roots = rustls::RootCertStore::empty();
+        let native = rustls_native_certs::load_native_certs();
+        for cert in native.certs {
+            let _ = roots.add(cert);
+        }
+        if let Some(path) = &config.extra_ca_file {
+            use rustls_pki_types::pem::PemObject;
+            let certs = rustls_pki_types::CertificateDer::pem_file_iter(path)
+                .map_err(|e| format!("read CA bundle {}: {e}", path.display()))?;
+            let mut added = 0;
+            for cert in certs {
+                let cert = cert.map_err(|e| format!("parse CA bundle {}: {e}", path.display()))?;
+                roots.add(cert).map_err(|e| format!("CA bundle {}: {e}", path.display()))?;
+                added += 1;
+            }
+            if added == 0 {
+                return Err(format!("CA bundle {} holds no certificate", path.display()));
+            }
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS setup: {e}"))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let connector = Connector(Arc::new(ConnectorInner {
+            timeouts: config.timeouts,
+            proxy: config.proxy.clone(),
+            tls: tokio_rustls::TlsConnector::from(Arc::new(tls)),
+        }));
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(32)
+            .build(connector);
+        Ok(HttpClient { client, timeouts: config.timeouts, proxy: config.proxy })
+    }
+
+    pub fn timeouts(&self) -> Timeouts {
+        self.timeouts
+    }
+
+    /// Sends a GET and waits for the response headers (within the header
+    /// deadline). Userinfo in `url` becomes basic auth and is not sent anywhere else.
+    pub async fn get(&self, url: &url::Url) -> Result<Response<Incoming>, HttpError> {
+        let mut target = url.clone();
+        let auth = basic_auth(url);
+        let _ = target.set_username("");
+        let _ = target.set_password(None);
+        let uri: Uri = target
+            .as_str()
+            .parse()
+            .map_err(|e| phase_err(Phase::Connect, false, format!("bad URL: {e}")))?;
+        let mut request = Request::get(uri)
+            .header(http::header::USER_AGENT, concat!("goxy/", env!("CARGO_PKG_VERSION")))
+            .header(http::header::ACCEPT_ENCODING, "identity");
+        if let Some(auth) = auth {
+            request = request.header(http::header::AUTHORIZATION, auth);
+        }
+        let scheme = target.scheme();
+        let host = target.host_str().unwrap_or_default();
+        let port = target.port_or_known_default().unwrap_or(80);
+        if scheme == "http" {
+            if let Some(proxy) = self.proxy.proxy_for(scheme, host, port) {
+                if let Some(auth) = proxy_authorization(proxy) {
+                    request = request.header(http::header::PROXY_AUTHORIZATION, auth);
+                }
+            }
+        }
+        let request = request
+            .body(Empty::new())
+            .map_err(|e| phase_err(Phase::Connect, false, format!("build request: {e}")))?;
+        match tokio::time::timeout(self.timeouts.headers, self.client.request(request)).await {
+            Err(_) => Err(phase_err(Phase::Headers, true, format!("no response within {:?}", self.timeouts.headers))),
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(err)) => Err(classify(&err)),
+        }
+    }
+
+    /// Reads the next body chunk within the idle deadline; `None` at the end.
+    pub async fn next_chunk(&self, body: &mut Incoming) -> Result<Option<Bytes>, HttpError> {
+        loop {
+            let frame = tokio::time::timeout(self.timeouts.body_idle, body.frame())
+                .await
+                .map_err(|_| phase_err(Phase::Body, true, format!("idle for {:?}", self.timeouts.body_idle)))?;
+            match frame {
+                None => return Ok(None),
+                Some(Err(e)) => return Err(phase_err(Phase::Body, false, e.to_string())),
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        if !data.is_empty() {
+                            return Ok(Some(data));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn basic_auth(url: &url::Url) -> Option<String> {
+    use base64::Engine;
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    let user = percent_decode(url.username());
+    let pass = percent_decode(url.password().unwrap_or(""));
+    Some(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))))
+}
+
+/// Finds the phase-tagged error inside a pool error.
+fn classify(err: &hyper_util::client::legacy::Error) -> HttpError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    while let Some(e) = source {
+        if let Some(http_err) = e.downcast_ref::<HttpError>() {
+            return http_err.clone();
+        }
+        source = e.source();
+    }
+    let phase = if err.is_connect() { Phase::Connect } else { Phase::Headers };
+    let mut message = err.to_string();
+    if let Some(inner) = std::error::Error::source(err) {
+        message = format!("{message}: {inner}");
+    }
+    phase_err(phase, false, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(no_proxy: &[&str]) -> ProxyEnv {
+        ProxyEnv {
+            http: Some(url::Url::parse("http://proxy.example:3128").unwrap()),
+            https: Some(url::Url::parse("http://proxy.example:3128").unwrap()),
+            no_proxy: no_proxy.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn no_proxy_rules() {
+        let e = env(&[".corp.example", "internal.example:8443", "10.0.0.0/8"]);
+        assert!(e.proxy_for("https", "mirror.example", 443).is_some());
+        assert!(e.proxy_for("https", "git.corp.example", 443).is_none());
+        assert!(e.proxy_for("https", "corp.example", 443).is_none());
+        assert!(e.proxy_for("https", "internal.example", 8443).is_none());
+        assert!(e.proxy_for("https", "internal.example", 443).is_some());
+        assert!(e.proxy_for("http", "10.1.2.3", 80).is_none());
+        assert!(e.proxy_for("http", "11.1.2.3", 80).is_some());
+        assert!(e.proxy_for("http", "127.0.0.1", 80).is_none(), "loopback never proxied");
+        assert!(e.proxy_for("http", "localhost", 80).is_none());
+        assert!(env(&["*"]).proxy_for("https", "any.example", 443).is_none());
+    }
+}
