@@ -1,0 +1,455 @@
+//! The hardened `git` CLI and the bare-repository cache, one per repository URL.
+//!
+//! Git is treated as hostile: no system or global config, no hooks, no
+//! fsmonitor, no bundle URIs, no submodules, no prompts, only the protocols
+//! the egress policy allows, `--end-of-options` before every user-derived
+//! argument, and every ref resolved to a commit id before use. Cached repos
+//! live under `sha256("git3:" + url)` so a module path never chooses a directory.
+
+use crate::DirectError;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncReadExt;
+use tokio::process::Command;
+
+/// Remote refs: `HEAD`, `refs/heads/*`, `refs/tags/*` → commit id (tags peeled).
+pub type Refs = BTreeMap<String, String>;
+
+/// How git may reach the network and with which secrets.
+#[derive(Clone, Default)]
+pub struct GitNet {
+    /// Value for GIT_ALLOW_PROTOCOL (e.g. `https:ssh`).
+    pub allow_protocol: String,
+    /// `(origin URL prefix, header value)` pairs for `http.<url>.extraHeader`, passed by environment, never argv.
+    pub auth_headers: Vec<(String, String)>,
+    /// Private key for ssh remotes.
+    pub ssh_key: Option<PathBuf>,
+    /// Skip TLS verification (only for hosts matching an insecure pattern).
+    pub tls_insecure: bool,
+}
+
+impl std::fmt::Debug for GitNet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitNet")
+            .field("allow_protocol", &self.allow_protocol)
+            .field("auth_headers", &format_args!("[{} redacted]", self.auth_headers.len()))
+            .field("ssh_key", &self.ssh_key)
+            .finish()
+    }
+}
+
+/// Facts about one commit.
+#[derive(Debug, Clone)]
+pub struct CommitInfo {
+    pub hash: String,
+    pub short: String,
+    /// Committer time, Unix seconds.
+    pub time: i64,
+    /// Tags (full names without `refs/tags/`) pointing at this commit.
+    pub tags: Vec<String>,
+    /// The revision name as asked for if it is one of `tags`, else the hash.
+    pub version: String,
+    /// The ref the query named (`refs/tags/v1.0.0`, `refs/heads/main`, `HEAD`), if any.
+    pub origin_ref: Option<String>,
+}
+
+struct SyncState {
+    refs: Option<Refs>,
+    synced_at: Option<Instant>,
+}
+
+/// A bare repository cache for one remote URL.
+pub struct GitRepo {
+    pub url: String,
+    dir: PathBuf,
+    home: PathBuf,
+    net: GitNet,
+    timeout: Duration,
+    sync: tokio::sync::Mutex<SyncState>,
+    init: tokio::sync::OnceCell<()>,
+}
+
+pub fn is_hex(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+}
+
+fn scrub(url: &str, text: &str) -> String {
+    // Keep error text short and free of anything credential-shaped.
+    let t: String = text.lines().filter(|l| !l.to_ascii_lowercase().contains("authorization")).collect::<Vec<_>>().join("; ");
+    let t = t.replace(url, "<repo>");
+    t.chars().take(600).collect()
+}
+
+impl GitRepo {
+    pub fn new(cache_dir: &Path, url: &str, net: GitNet, timeout: Duration) -> Arc<Self> {
+        let key = hex::encode(Sha256::digest(format!("git3:{url}").as_bytes()));
+        Arc::new(GitRepo {
+            url: url.to_string(),
+            dir: cache_dir.join("git").join(key),
+            home: cache_dir.join("git-home"),
+            net,
+            timeout,
+            sync: tokio::sync::Mutex::new(SyncState { refs: None, synced_at: None }),
+            init: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    fn command(&self, git_dir: &Path) -> Command {
+        let mut cmd = Command::new("git");
+        cmd.env_clear();
+        if let Some(path) = std::env::var_os("PATH") {
+            cmd.env("PATH", path);
+        }
+        cmd.env("HOME", &self.home)
+            .env("GIT_DIR", git_dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("GCM_INTERACTIVE", "never")
+            .env("GIT_ASKPASS", "")
+            .env("SSH_ASKPASS", "")
+            .env("GIT_NO_REPLACE_OBJECTS", "1")
+            .env("GIT_PROTOCOL_FROM_USER", "0")
+            .env("GIT_ALLOW_PROTOCOL", &self.net.allow_protocol)
+            .env("LC_ALL", "C")
+            .env("TZ", "UTC");
+        let ssh = match &self.net.ssh_key {
+            Some(key) => format!(
+                "ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -i '{}'",
+                key.display().to_string().replace('\'', "")
+            ),
+            None => "ssh -F /dev/null -o BatchMode=yes".to_string(),
+        };
+        cmd.env("GIT_SSH_COMMAND", ssh);
+        // Secrets travel in GIT_CONFIG_* variables: never in argv, never on disk.
+        let mut n = 0;
+        for (origin, header) in &self.net.auth_headers {
+            cmd.env(format!("GIT_CONFIG_KEY_{n}"), format!("http.{origin}.extraHeader"));
+            cmd.env(format!("GIT_CONFIG_VALUE_{n}"), header);
+            n += 1;
+        }
+        if self.net.tls_insecure {
+            cmd.env(format!("GIT_CONFIG_KEY_{n}"), "http.sslVerify");
+            cmd.env(format!("GIT_CONFIG_VALUE_{n}"), "false");
+            n += 1;
+        }
+        cmd.env("GIT_CONFIG_COUNT", n.to_string());
+        cmd.args([
+            "-c", "core.hooksPath=/dev/null",
+            "-c", "core.fsmonitor=false",
+            "-c", "core.askPass=",
+            "-c", "transfer.bundleURI=false",
+            "-c", "protocol.file.allow=never",
+            "-c", "protocol.ext.allow=never",
+            "-c", "submodule.recurse=false",
+            "-c", "fetch.recurseSubmodules=false",
+            "-c", "http.followRedirects=false",
+            "-c", "credential.helper=",
+            "-c", "core.sshCommand=",
+            "-c", "log.showsignature=false",
+            "-c", "core.autocrlf=input",
+            "-c", "core.eol=lf",
+        ]);
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        cmd
+    }
+
+    /// Runs git in this repository; Err carries git's (scrubbed) stderr.
+    async fn run(&self, args: &[&str], limit: u64) -> Result<Vec<u8>, GitFailure> {
+        self.run_in(&self.dir, args, limit).await
+    }
+
+    async fn run_in(&self, git_dir: &Path, args: &[&str], limit: u64) -> Result<Vec<u8>, GitFailure> {
+        let mut cmd = self.command(git_dir);
+        cmd.args(args);
+        let mut child = cmd.spawn().map_err(|e| GitFailure::Spawn(e.to_string()))?;
+        let mut stdout = child.stdout.take().ok_or_else(|| GitFailure::Spawn("no stdout".into()))?;
+        let mut stderr = child.stderr.take().ok_or_else(|| GitFailure::Spawn("no stderr".into()))?;
+        let work = async {
+            let mut out = Vec::new();
+            let mut err = Vec::new();
+            let read_out = async {
+                (&mut stdout).take(limit + 1).read_to_end(&mut out).await?;
+                Ok::<_, std::io::Error>(())
+            };
+            let read_err = async {
+                (&mut stderr).take(64 << 10).read_to_end(&mut err).await?;
+                Ok::<_, std::io::Error>(())
+            };
+            let (a, b) = tokio::join!(read_out, read_err);
+            a.and(b).map_err(|e| GitFailure::Spawn(e.to_string()))?;
+            if out.len() as u64 > limit {
+                return Err(GitFailure::TooLarge);
+            }
+            let status = child.wait().await.map_err(|e| GitFailure::Spawn(e.to_string()))?;
+            if status.success() {
+                Ok(out)
+            } else {
+                Err(GitFailure::Exit { code: status.code(), stderr: scrub(&self.url, &String::from_utf8_lossy(&err)) })
+            }
+        };
+        match tokio::time::timeout(self.timeout, work).await {
+            Ok(r) => r,
+            Err(_) => Err(GitFailure::Timeout),
+        }
+    }
+
+    async fn ensure_init(&self) -> Result<(), DirectError> {
+        self.init
+            .get_or_try_init(|| async {
+                if self.dir.join("HEAD").is_file() {
+                    return Ok(());
+                }
+                let parent = self.dir.parent().ok_or_else(|| DirectError::Io("cache dir has no parent".into()))?;
+                tokio::fs::create_dir_all(parent).await.map_err(|e| DirectError::Io(format!("create {}: {e}", parent.display())))?;
+                tokio::fs::create_dir_all(&self.home).await.map_err(|e| DirectError::Io(format!("create git home: {e}")))?;
+                // Initialise beside the final name, then rename: a crash never leaves a half repo.
+                let tmp = parent.join(format!(".init-{}-{}", std::process::id(), rand_suffix()));
+                let tmp_s = tmp.to_string_lossy().to_string();
+                self.run_in(&tmp, &["init", "--bare", "--quiet", "--end-of-options", &tmp_s], 1 << 20)
+                    .await
+                    .map_err(|e| DirectError::Git(format!("git init: {e}")))?;
+                // cmd/go's ensureGitAttributes: export-ignore files are kept and $Format$ is not expanded.
+                tokio::fs::create_dir_all(tmp.join("info")).await.map_err(|e| DirectError::Io(e.to_string()))?;
+                tokio::fs::write(tmp.join("info").join("attributes"), "* -export-subst -export-ignore\n")
+                    .await
+                    .map_err(|e| DirectError::Io(e.to_string()))?;
+                match tokio::fs::rename(&tmp, &self.dir).await {
+                    Ok(()) => Ok(()),
+                    Err(_) if self.dir.join("HEAD").is_file() => {
+                        let _ = tokio::fs::remove_dir_all(&tmp).await;
+                        Ok(())
+                    }
+                    Err(e) => Err(DirectError::Io(format!("install repo cache: {e}"))),
+                }
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// `git ls-remote`: the remote's HEAD, branches and tags (tags peeled).
+    async fn ls_remote(&self) -> Result<Refs, DirectError> {
+        let out = self.run(&["ls-remote", "-q", "--end-of-options", &self.url], 64 << 20).await.map_err(|e| {
+            let text = e.to_string();
+            let lower = text.to_ascii_lowercase();
+            if lower.contains("not found") || lower.contains("does not appear to be a git repository") || lower.contains(" 404") || lower.contains(" 410") {
+                DirectError::NotFound(format!("repository {} does not exist: {text}", redact_url(&self.url)))
+            } else {
+                DirectError::Git(format!("git ls-remote {}: {text}", redact_url(&self.url)))
+            }
+        })?;
+        let mut refs = Refs::new();
+        let mut peeled = Vec::new();
+        for line in String::from_utf8_lossy(&out).lines() {
+            let Some((hash, name)) = line.split_once('\t') else { continue };
+            if !is_hex(hash) {
+                continue;
+            }
+            if let Some(tag) = name.strip_suffix("^{}") {
+                if tag.starts_with("refs/tags/") {
+                    peeled.push((tag.to_string(), hash.to_string()));
+                }
+                continue;
+            }
+            if name == "HEAD" || name.starts_with("refs/heads/") || name.starts_with("refs/tags/") {
+                refs.insert(name.to_string(), hash.to_string());
+            }
+        }
+        for (tag, hash) in peeled {
+            refs.insert(tag, hash);
+        }
+        Ok(refs)
+    }
+
+    /// Which of `hashes` are missing from the local object store.
+    async fn missing(&self, hashes: &[&String]) -> Result<bool, DirectError> {
+        for h in hashes {
+            let spec = format!("{h}^{{commit}}");
+            if self.run(&["rev-parse", "--verify", "-q", "--end-of-options", &spec], 1 << 10).await.is_err() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Brings the cache up to date with the remote: `ls-remote`, then an
+    /// incremental fetch of all branches and tags only if something is new.
+    /// Concurrent callers share one sync; readers of local objects never wait.
+    pub async fn sync(&self) -> Result<Refs, DirectError> {
+        self.ensure_init().await?;
+        let asked_at = Instant::now();
+        let mut state = self.sync.lock().await;
+        if let (Some(refs), Some(at)) = (&state.refs, state.synced_at) {
+            if at >= asked_at {
+                return Ok(refs.clone());
+            }
+        }
+        let refs = self.ls_remote().await?;
+        let mut tips: Vec<&String> = refs.values().collect();
+        tips.sort();
+        tips.dedup();
+        if self.missing(&tips).await? {
+            self.run(
+                &[
+                    "-c", "protocol.version=2",
+                    "fetch", "-f", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules",
+                    "--end-of-options", &self.url,
+                    "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*",
+                ],
+                1 << 20,
+            )
+            .await
+            .map_err(|e| DirectError::Git(format!("git fetch {}: {e}", redact_url(&self.url))))?;
+            // A shallow cache (never created by goxy, but be safe) would hide ancestry.
+            if self.dir.join("shallow").exists() {
+                self.run(&["fetch", "--quiet", "--unshallow", "-f", "--end-of-options", &self.url], 1 << 20)
+                    .await
+                    .map_err(|e| DirectError::Git(format!("git fetch --unshallow: {e}")))?;
+            }
+        }
+        state.refs = Some(refs.clone());
+        state.synced_at = Some(Instant::now());
+        Ok(refs)
+    }
+
+    /// Refs as the local cache knows them (no network): the last synced remote
+    /// view if any, else the local branches and tags.
+    pub async fn local_refs(&self) -> Result<Refs, DirectError> {
+        self.ensure_init().await?;
+        if let Some(refs) = &self.sync.lock().await.refs {
+            return Ok(refs.clone());
+        }
+        let out = self
+            .run(&["for-each-ref", "--format=%(objectname) %(refname) %(*objectname)", "refs/heads", "refs/tags"], 64 << 20)
+            .await
+            .map_err(|e| DirectError::Git(format!("git for-each-ref: {e}")))?;
+        let mut refs = Refs::new();
+        for line in String::from_utf8_lossy(&out).lines() {
+            let mut f = line.split(' ');
+            let (Some(obj), Some(name)) = (f.next(), f.next()) else { continue };
+            let peeled = f.next().filter(|p| !p.is_empty()).unwrap_or(obj);
+            refs.insert(name.to_string(), peeled.to_string());
+        }
+        Ok(refs)
+    }
+
+    /// Resolves an object-name expression to a local commit id.
+    pub async fn resolve_local(&self, rev: &str) -> Option<String> {
+        let spec = format!("{rev}^{{commit}}");
+        let out = self.run(&["rev-parse", "--verify", "-q", "--end-of-options", &spec], 1 << 10).await.ok()?;
+        let h = String::from_utf8_lossy(&out).trim().to_string();
+        is_hex(&h).then_some(h)
+    }
+
+    /// `statLocal`: commit facts for a resolved commit id.
+    pub async fn commit_info(&self, hash: &str, refs: &Refs, version: &str, origin_ref: Option<String>) -> Result<CommitInfo, DirectError> {
+        let out = self
+            .run(&["log", "--no-decorate", "-n1", "--format=format:%H %ct", "--end-of-options", hash, "--"], 1 << 10)
+            .await
+            .map_err(|_| DirectError::NotFound(format!("unknown revision {version}")))?;
+        let text = String::from_utf8_lossy(&out);
+        let mut f = text.split_whitespace();
+        let (Some(h), Some(t)) = (f.next(), f.next()) else {
+            return Err(DirectError::Git(format!("unexpected response from git log: {text:?}")));
+        };
+        let time: i64 = t.parse().map_err(|_| DirectError::Git(format!("invalid time from git log: {text:?}")))?;
+        let mut tags: Vec<String> = refs
+            .iter()
+            .filter(|(_, c)| c.as_str() == h)
+            .filter_map(|(name, _)| name.strip_prefix("refs/tags/").map(str::to_string))
+            .collect();
+        tags.sort();
+        tags.dedup();
+        let version = if tags.iter().any(|t| t == version) { version.to_string() } else { h.to_string() };
+        Ok(CommitInfo { hash: h.to_string(), short: h.chars().take(12).collect(), time, tags, version, origin_ref })
+    }
+
+    /// `git cat-file blob <commit>:<path>`; None when the file does not exist (or is not a blob).
+    pub async fn read_file(&self, commit: &str, path: &str, limit: u64) -> Result<Option<Vec<u8>>, DirectError> {
+        let spec = format!("{commit}:{path}");
+        match self.run(&["cat-file", "blob", "--end-of-options", &spec], limit).await {
+            Ok(data) => Ok(Some(data)),
+            Err(GitFailure::TooLarge) => Err(DirectError::Invalid(format!("{path} at {commit} is larger than {limit} bytes"))),
+            Err(GitFailure::Exit { .. }) => Ok(None),
+            Err(e) => Err(DirectError::Git(format!("git cat-file {path}: {e}"))),
+        }
+    }
+
+    /// Tags reachable from `commit` (`for-each-ref --merged`), names without `refs/tags/`.
+    pub async fn tags_merged(&self, commit: &str) -> Result<Vec<String>, DirectError> {
+        let merged = format!("--merged={commit}");
+        let out = self
+            .run(&["for-each-ref", "--format=%(refname)", &merged, "refs/tags"], 64 << 20)
+            .await
+            .map_err(|e| DirectError::Git(format!("git for-each-ref --merged: {e}")))?;
+        Ok(String::from_utf8_lossy(&out).lines().filter_map(|l| l.trim().strip_prefix("refs/tags/").map(str::to_string)).collect())
+    }
+
+    /// Is `ancestor` an ancestor of (or equal to) `commit`?
+    pub async fn is_ancestor(&self, ancestor: &str, commit: &str) -> Result<bool, DirectError> {
+        match self.run(&["merge-base", "--is-ancestor", "--end-of-options", ancestor, commit], 1 << 10).await {
+            Ok(_) => Ok(true),
+            Err(GitFailure::Exit { code: Some(1), .. }) => Ok(false),
+            Err(e) => Err(DirectError::Git(format!("git merge-base: {e}"))),
+        }
+    }
+
+    /// `git archive --format=zip` of `commit`, limited to `dir` when non-empty.
+    pub async fn archive(&self, commit: &str, dir: &str, limit: u64) -> Result<Vec<u8>, DirectError> {
+        let mut args = vec!["archive", "--format=zip", "--prefix=prefix/", "--end-of-options", commit];
+        if !dir.is_empty() {
+            args.push("--");
+            args.push(dir);
+        }
+        match self.run(&args, limit).await {
+            Ok(z) => Ok(z),
+            Err(GitFailure::TooLarge) => Err(DirectError::Invalid("downloaded zip file too large".into())),
+            Err(GitFailure::Exit { stderr, .. }) if stderr.contains("did not match any files") => {
+                Err(DirectError::NotFound(format!("directory {dir:?} does not exist at {commit}")))
+            }
+            Err(e) => Err(DirectError::Git(format!("git archive: {e}"))),
+        }
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.finish()
+}
+
+/// A URL for messages: userinfo removed.
+pub fn redact_url(u: &str) -> String {
+    match url::Url::parse(u) {
+        Ok(mut p) => {
+            let _ = p.set_username("");
+            let _ = p.set_password(None);
+            p.to_string()
+        }
+        Err(_) => "<unparseable url>".into(),
+    }
+}
+
+#[derive(Debug)]
+pub enum GitFailure {
+    Spawn(String),
+    Exit { code: Option<i32>, stderr: String },
+    TooLarge,
+    Timeout,
+}
+
+impl std::fmt::Display for GitFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GitFailure::Spawn(e) => write!(f, "cannot run git: {e}"),
+            GitFailure::Exit { code, stderr } => write!(f, "exit {code:?}: {stderr}"),
+            GitFailure::TooLarge => write!(f, "output too large"),
+            GitFailure::Timeout => write!(f, "timed out"),
+        }
+    }
+}
