@@ -50,7 +50,10 @@ fn check_inner(module_path: &str, version: &str, zip: &[u8]) -> Result<CheckedZi
     if zip.len() as u64 > MAX_ZIP_FILE {
         return Err(ZipError::new(
             ZipErrorKind::TooLarge,
-            format!("module zip file is too large ({} bytes; limit is {MAX_ZIP_FILE} bytes)", zip.len()),
+            format!(
+                "module zip file is too large ({} bytes; limit is {MAX_ZIP_FILE} bytes)",
+                zip.len()
+            ),
         ));
     }
     let entries = read_entries(zip).map_err(container)?;
@@ -64,31 +67,52 @@ fn check_inner(module_path: &str, version: &str, zip: &[u8]) -> Result<CheckedZi
     let mut first_invalid: Option<ZipError> = None;
     let mut names: Vec<&str> = Vec::with_capacity(entries.len());
     for entry in &entries {
-        let invalid = |kind: ZipErrorKind, message: String, name: &str| Some(ZipError::new(kind, message).with_entry(name));
+        let invalid = |kind: ZipErrorKind, message: String, name: &str| {
+            Some(ZipError::new(kind, message).with_entry(name))
+        };
         let Ok(name) = std::str::from_utf8(entry.name) else {
-            return Err(ZipError::new(ZipErrorKind::InvalidContent, "entry name is not valid UTF-8")
-                .with_entry(String::from_utf8_lossy(entry.name)));
+            return Err(ZipError::new(
+                ZipErrorKind::InvalidContent,
+                "entry name is not valid UTF-8",
+            )
+            .with_entry(String::from_utf8_lossy(entry.name)));
         };
         names.push(name);
         let err = (|| {
             let Some(rel) = name.strip_prefix(prefix.as_str()) else {
-                return invalid(ZipErrorKind::InvalidContent, format!("path does not have prefix {prefix:?}"), name);
+                return invalid(
+                    ZipErrorKind::InvalidContent,
+                    format!("path does not have prefix {prefix:?}"),
+                    name,
+                );
             };
             let is_dir = rel.ends_with('/') || rel.is_empty();
             if is_dir && entry.uncompressed_size != 0 {
-                return invalid(ZipErrorKind::Malformed, "directory entry has data".to_string(), name);
+                return invalid(
+                    ZipErrorKind::Malformed,
+                    "directory entry has data".to_string(),
+                    name,
+                );
             }
             if entry.unix_mode.is_some_and(|m| m & S_IFMT == S_IFLNK) {
                 // Go's Unzip would extract it as a regular file, but no writer of
                 // module zips emits symlinks: treat as hostile.
-                return invalid(ZipErrorKind::InvalidContent, "entry has symbolic link mode".to_string(), name);
+                return invalid(
+                    ZipErrorKind::InvalidContent,
+                    "entry has symbolic link mode".to_string(),
+                    name,
+                );
             }
             if rel.is_empty() {
                 return None;
             }
             let rel = rel.strip_suffix('/').unwrap_or(rel);
             if path_clean(rel) != rel {
-                return invalid(ZipErrorKind::InvalidContent, "file path is not clean".to_string(), name);
+                return invalid(
+                    ZipErrorKind::InvalidContent,
+                    "file path is not clean".to_string(),
+                    name,
+                );
             }
             if let Err(e) = goxy_mod::module::check_file_path(rel) {
                 return invalid(ZipErrorKind::InvalidContent, e.message().to_string(), name);
@@ -103,10 +127,18 @@ fn check_inner(module_path: &str, version: &str, zip: &[u8]) -> Result<CheckedZi
             // strings.EqualFold with "go.mod": no non-ASCII rune folds to these letters.
             if base.eq_ignore_ascii_case("go.mod") {
                 if base != rel {
-                    return invalid(ZipErrorKind::InvalidContent, "go.mod file not in module root directory".to_string(), name);
+                    return invalid(
+                        ZipErrorKind::InvalidContent,
+                        "go.mod file not in module root directory".to_string(),
+                        name,
+                    );
                 }
                 if rel != "go.mod" {
-                    return invalid(ZipErrorKind::InvalidContent, "go.mod files must have lowercase names".to_string(), name);
+                    return invalid(
+                        ZipErrorKind::InvalidContent,
+                        "go.mod files must have lowercase names".to_string(),
+                        name,
+                    );
                 }
             }
             let size = entry.uncompressed_size;
@@ -119,10 +151,18 @@ fn check_inner(module_path: &str, version: &str, zip: &[u8]) -> Result<CheckedZi
                 ));
             }
             if rel == "go.mod" && size > MAX_GO_MOD {
-                return invalid(ZipErrorKind::TooLarge, format!("go.mod file too large (max size is {MAX_GO_MOD} bytes)"), name);
+                return invalid(
+                    ZipErrorKind::TooLarge,
+                    format!("go.mod file too large (max size is {MAX_GO_MOD} bytes)"),
+                    name,
+                );
             }
             if rel == "LICENSE" && size > MAX_LICENSE {
-                return invalid(ZipErrorKind::TooLarge, format!("LICENSE file too large (max size is {MAX_LICENSE} bytes)"), name);
+                return invalid(
+                    ZipErrorKind::TooLarge,
+                    format!("LICENSE file too large (max size is {MAX_LICENSE} bytes)"),
+                    name,
+                );
             }
             None
         })();
@@ -159,5 +199,10 @@ fn check_inner(module_path: &str, version: &str, zip: &[u8]) -> Result<CheckedZi
         digests.push((name.to_string(), hex_digest(hasher)));
     }
     let h1 = hash1_from_digests(digests)?;
-    Ok(CheckedZip { h1, go_mod, file_count, uncompressed_size: total })
+    Ok(CheckedZip {
+        h1,
+        go_mod,
+        file_count,
+        uncompressed_size: total,
+    })
 }

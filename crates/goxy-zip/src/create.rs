@@ -59,7 +59,11 @@ pub struct CreatedZip {
 /// (vendor, nested module, `.hg_archival.txt`, symlink, irregular) or makes the
 /// whole zip invalid (unclean/absolute/invalid name, `GO.MOD` at the root,
 /// collisions, size limits).
-pub fn create_zip(module_path: &str, version: &str, files: &[SourceFile<'_>]) -> Result<CreatedZip, ZipError> {
+pub fn create_zip(
+    module_path: &str,
+    version: &str,
+    files: &[SourceFile<'_>],
+) -> Result<CreatedZip, ZipError> {
     create_inner(module_path, version, files).map_err(|e| e.with_module(module_path, version))
 }
 
@@ -87,8 +91,15 @@ impl CheckedFiles {
             return Some(first.clone());
         }
         Some(
-            ZipError::new(first.kind(), format!("{} (and {} more invalid files)", first.message(), self.invalid.len() - 1))
-                .with_entry(first.entry().unwrap_or_default()),
+            ZipError::new(
+                first.kind(),
+                format!(
+                    "{} (and {} more invalid files)",
+                    first.message(),
+                    self.invalid.len() - 1
+                ),
+            )
+            .with_entry(first.entry().unwrap_or_default()),
         )
     }
 }
@@ -99,7 +110,11 @@ pub fn check_files(files: &[SourceFile<'_>]) -> CheckedFiles {
     check_files_indexed(files).0
 }
 
-fn create_inner(module_path: &str, version: &str, files: &[SourceFile<'_>]) -> Result<CreatedZip, ZipError> {
+fn create_inner(
+    module_path: &str,
+    version: &str,
+    files: &[SourceFile<'_>],
+) -> Result<CreatedZip, ZipError> {
     check_module_version(module_path, version)?;
     let (checked, valid) = check_files_indexed(files);
     if let Some(e) = checked.err() {
@@ -107,10 +122,27 @@ fn create_inner(module_path: &str, version: &str, files: &[SourceFile<'_>]) -> R
     }
     let valid: Vec<&SourceFile<'_>> = valid.iter().filter_map(|&i| files.get(i)).collect();
     let prefix = format!("{module_path}@{version}/");
-    let names: Vec<String> = valid.iter().map(|f| format!("{prefix}{}", f.path)).collect();
-    let h1 = hash1(names.iter().map(String::as_str).zip(valid.iter().map(|f| f.data)))?;
-    let zip = write_zip(names.iter().map(String::as_str).zip(valid.iter().map(|f| f.data)))?;
-    Ok(CreatedZip { zip, h1, omitted: checked.omitted })
+    let names: Vec<String> = valid
+        .iter()
+        .map(|f| format!("{prefix}{}", f.path))
+        .collect();
+    let h1 = hash1(
+        names
+            .iter()
+            .map(String::as_str)
+            .zip(valid.iter().map(|f| f.data)),
+    )?;
+    let zip = write_zip(
+        names
+            .iter()
+            .map(String::as_str)
+            .zip(valid.iter().map(|f| f.data)),
+    )?;
+    Ok(CreatedZip {
+        zip,
+        h1,
+        omitted: checked.omitted,
+    })
 }
 
 /// x/mod `checkFiles`; also returns the indices of the valid files.
@@ -158,9 +190,15 @@ fn check_files_indexed(files: &[SourceFile<'_>]) -> (CheckedFiles, Vec<usize>) {
         };
         let fail = |kind: ZipErrorKind, message: String| ZipError::new(kind, message).with_entry(p);
         let verdict: Result<(), ZipError> = if path_clean(p) != p {
-            Err(fail(ZipErrorKind::InvalidContent, "file path is not clean".into()))
+            Err(fail(
+                ZipErrorKind::InvalidContent,
+                "file path is not clean".into(),
+            ))
         } else if p.starts_with('/') {
-            Err(fail(ZipErrorKind::InvalidContent, "file path is not relative".into()))
+            Err(fail(
+                ZipErrorKind::InvalidContent,
+                "file path is not relative".into(),
+            ))
         } else if is_vendored_package(p, go_1_24) {
             omit(OmitReason::Vendored);
             continue;
@@ -173,7 +211,10 @@ fn check_files_indexed(files: &[SourceFile<'_>]) -> (CheckedFiles, Vec<usize>) {
         } else if let Err(e) = goxy_mod::module::check_file_path(p) {
             Err(fail(ZipErrorKind::InvalidContent, e.message().to_string()))
         } else if p.to_lowercase() == "go.mod" && p != "go.mod" {
-            Err(fail(ZipErrorKind::InvalidContent, "go.mod files must have lowercase names".into()))
+            Err(fail(
+                ZipErrorKind::InvalidContent,
+                "go.mod files must have lowercase names".into(),
+            ))
         } else if let Err(message) = collisions.check(p, false) {
             Err(fail(ZipErrorKind::InvalidContent, message))
         } else if f.kind == FileKind::Symlink {
@@ -193,9 +234,15 @@ fn check_files_indexed(files: &[SourceFile<'_>]) -> (CheckedFiles, Vec<usize>) {
                 ));
             }
             if p == "go.mod" && size > MAX_GO_MOD {
-                Err(fail(ZipErrorKind::TooLarge, format!("go.mod file too large (max size is {MAX_GO_MOD} bytes)")))
+                Err(fail(
+                    ZipErrorKind::TooLarge,
+                    format!("go.mod file too large (max size is {MAX_GO_MOD} bytes)"),
+                ))
             } else if p == "LICENSE" && size > MAX_LICENSE {
-                Err(fail(ZipErrorKind::TooLarge, format!("LICENSE file too large (max size is {MAX_LICENSE} bytes)")))
+                Err(fail(
+                    ZipErrorKind::TooLarge,
+                    format!("LICENSE file too large (max size is {MAX_LICENSE} bytes)"),
+                ))
             } else {
                 Ok(())
             }
@@ -241,7 +288,9 @@ pub(crate) fn is_vendored_package(name: &str, go_1_24: bool) -> bool {
         return false;
     };
     // Byte slicing like Go; a non-boundary index compares bytes, never panics.
-    name.as_bytes().get(i..).is_some_and(|rest| rest.contains(&b'/'))
+    name.as_bytes()
+        .get(i..)
+        .is_some_and(|rest| rest.contains(&b'/'))
 }
 
 fn write_err(e: std::io::Error) -> ZipError {
@@ -260,10 +309,17 @@ fn write_zip<'a>(files: impl Iterator<Item = (&'a str, &'a [u8])>) -> Result<Vec
         let compressed = enc.finish().map_err(write_err)?;
         let crc = crc32fast::hash(data);
         // Sizes are bounded by MAX_ZIP_FILE (500 MiB), so they fit 32 bits; so do offsets.
-        let (Ok(csize), Ok(usize_), Ok(offset), Ok(name_len)) =
-            (u32::try_from(compressed.len()), u32::try_from(data.len()), u32::try_from(out.len()), u16::try_from(name.len()))
-        else {
-            return Err(ZipError::new(ZipErrorKind::TooLarge, "zip entry or offset exceeds 32 bits").with_entry(name));
+        let (Ok(csize), Ok(usize_), Ok(offset), Ok(name_len)) = (
+            u32::try_from(compressed.len()),
+            u32::try_from(data.len()),
+            u32::try_from(out.len()),
+            u16::try_from(name.len()),
+        ) else {
+            return Err(ZipError::new(
+                ZipErrorKind::TooLarge,
+                "zip entry or offset exceeds 32 bits",
+            )
+            .with_entry(name));
         };
         let flags: u16 = if name.is_ascii() { 0 } else { 0x0800 };
         out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
@@ -298,7 +354,8 @@ fn write_zip<'a>(files: impl Iterator<Item = (&'a str, &'a [u8])>) -> Result<Vec
     let cd_offset = out.len() as u64;
     let cd_size = central.len() as u64;
     out.extend_from_slice(&central);
-    let needs_zip64 = count >= u16::MAX as u64 || cd_offset >= u32::MAX as u64 || cd_size >= u32::MAX as u64;
+    let needs_zip64 =
+        count >= u16::MAX as u64 || cd_offset >= u32::MAX as u64 || cd_size >= u32::MAX as u64;
     if needs_zip64 {
         let z_offset = out.len() as u64;
         out.extend_from_slice(&0x0606_4b50u32.to_le_bytes());
@@ -315,8 +372,20 @@ fn write_zip<'a>(files: impl Iterator<Item = (&'a str, &'a [u8])>) -> Result<Vec
         out.extend_from_slice(&z_offset.to_le_bytes());
         out.extend_from_slice(&1u32.to_le_bytes());
     }
-    let clamp16 = |v: u64| if needs_zip64 { u16::MAX } else { u16::try_from(v).unwrap_or(u16::MAX) };
-    let clamp32 = |v: u64| if needs_zip64 { u32::MAX } else { u32::try_from(v).unwrap_or(u32::MAX) };
+    let clamp16 = |v: u64| {
+        if needs_zip64 {
+            u16::MAX
+        } else {
+            u16::try_from(v).unwrap_or(u16::MAX)
+        }
+    };
+    let clamp32 = |v: u64| {
+        if needs_zip64 {
+            u32::MAX
+        } else {
+            u32::try_from(v).unwrap_or(u32::MAX)
+        }
+    };
     out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
     out.extend_from_slice(&[0u8; 4]);
     out.extend_from_slice(&clamp16(count).to_le_bytes());

@@ -33,7 +33,12 @@ pub struct ZipError {
 
 impl ZipError {
     pub(crate) fn new(kind: ZipErrorKind, message: impl Into<String>) -> Self {
-        ZipError { kind, module_version: String::new(), entry: None, message: message.into() }
+        ZipError {
+            kind,
+            module_version: String::new(),
+            entry: None,
+            message: message.into(),
+        }
     }
 
     pub(crate) fn with_entry(mut self, entry: impl Into<String>) -> Self {

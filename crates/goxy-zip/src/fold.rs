@@ -16,7 +16,10 @@ pub fn str_to_fold(s: &str) -> String {
 fn fold_char(c: char) -> char {
     let code = c as u32;
     match FOLD.binary_search_by_key(&code, |&(from, _)| from) {
-        Ok(i) => FOLD.get(i).and_then(|&(_, to)| char::from_u32(to)).unwrap_or(c),
+        Ok(i) => FOLD
+            .get(i)
+            .and_then(|&(_, to)| char::from_u32(to))
+            .unwrap_or(c),
         Err(_) => c,
     }
 }

@@ -8,9 +8,13 @@ use std::cmp::Ordering;
 /// (`"..."` or `` `...` ``) or bare. Also reads the block form `module ( path )`.
 pub fn go_mod_module_path(go_mod: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(go_mod);
-    let mut lines = text.split('\n').map(|line| line.split("//").next().unwrap_or("").trim());
+    let mut lines = text
+        .split('\n')
+        .map(|line| line.split("//").next().unwrap_or("").trim());
     while let Some(line) = lines.next() {
-        let Some(rest) = line.strip_prefix("module") else { continue };
+        let Some(rest) = line.strip_prefix("module") else {
+            continue;
+        };
         let arg = rest.trim();
         if arg.len() == rest.len() || arg.is_empty() {
             continue; // "modulefoo" or a bare "module"
@@ -59,13 +63,19 @@ pub fn go_mod_retractions(go_mod: &[u8]) -> Vec<(String, String)> {
         Ok(stmts) => stmts,
         Err(partial) => partial,
     };
-    stmts.iter().filter(|s| s.verb == "retract").filter_map(|s| version_interval(&s.args)).collect()
+    stmts
+        .iter()
+        .filter(|s| s.verb == "retract")
+        .filter_map(|s| version_interval(&s.args))
+        .collect()
 }
 
 /// `version.Lang("go" + v)` for the root go.mod's go directive, or "" if the
 /// file does not parse under `ParseLax` or has no valid go directive.
 pub(crate) fn root_go_lang(go_mod: &[u8]) -> String {
-    let Ok(stmts) = parse(go_mod) else { return String::new() };
+    let Ok(stmts) = parse(go_mod) else {
+        return String::new();
+    };
     match lax_semantics(&stmts) {
         Some(Some(v)) => lang(&v),
         _ => String::new(),
@@ -74,8 +84,12 @@ pub(crate) fn root_go_lang(go_mod: &[u8]) -> String {
 
 /// `version.Compare(lang, "go1.24") >= 0`; "" (invalid) compares lower than everything.
 pub(crate) fn go_lang_at_least_1_24(lang: &str) -> bool {
-    let Some(v) = lang.strip_prefix("go") else { return false };
-    let Some((major, minor)) = parse_go_version(v) else { return false };
+    let Some(v) = lang.strip_prefix("go") else {
+        return false;
+    };
+    let Some((major, minor)) = parse_go_version(v) else {
+        return false;
+    };
     match cmp_int(major, "1") {
         Ordering::Greater => true,
         Ordering::Less => false,
@@ -175,12 +189,16 @@ fn lex(text: &str) -> Result<Vec<Tok>, ()> {
 }
 
 fn is_ident(c: char) -> bool {
-    !matches!(c, ' ' | '(' | ')' | '[' | ']' | '{' | '}' | ',') && !c.is_whitespace() && !c.is_control()
+    !matches!(c, ' ' | '(' | ')' | '[' | ']' | '{' | '}' | ',')
+        && !c.is_whitespace()
+        && !c.is_control()
 }
 
 /// Statements of the file. On a syntax error, Err carries the statements read so far.
 fn parse(go_mod: &[u8]) -> Result<Vec<Stmt>, Vec<Stmt>> {
-    let Ok(text) = std::str::from_utf8(go_mod) else { return Err(Vec::new()) };
+    let Ok(text) = std::str::from_utf8(go_mod) else {
+        return Err(Vec::new());
+    };
     let Ok(toks) = lex(text) else {
         // Salvage what precedes the error for the lax accessors.
         return Err(parse_tokens(&lex_prefix(text)).unwrap_or_else(|s| s));
@@ -205,22 +223,51 @@ fn lex_prefix(text: &str) -> Vec<Tok> {
 
 fn parse_tokens(toks: &[Tok]) -> Result<Vec<Stmt>, Vec<Stmt>> {
     let mut stmts = Vec::new();
-    let lines: Vec<&[Tok]> = toks.split(|t| *t == Tok::Newline).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&[Tok]> = toks
+        .split(|t| *t == Tok::Newline)
+        .filter(|l| !l.is_empty())
+        .collect();
     let mut i = 0;
     while let Some(line) = lines.get(i) {
         i += 1;
-        let words: Option<Vec<String>> = line.iter().map(|t| if let Tok::Other(s) = t { Some(s.clone()) } else { None }).collect();
+        let words: Option<Vec<String>> = line
+            .iter()
+            .map(|t| {
+                if let Tok::Other(s) = t {
+                    Some(s.clone())
+                } else {
+                    None
+                }
+            })
+            .collect();
         if let Some(words) = words {
             let mut it = words.into_iter();
             if let Some(verb) = it.next() {
-                stmts.push(Stmt { verb, args: it.collect(), in_block: false });
+                stmts.push(Stmt {
+                    verb,
+                    args: it.collect(),
+                    in_block: false,
+                });
             }
             continue;
         }
         // A block: `verb... (` then lines up to a lone `)`.
-        let Some((Tok::LParen, head)) = line.split_last() else { return Err(stmts) };
-        let head: Option<Vec<String>> = head.iter().map(|t| if let Tok::Other(s) = t { Some(s.clone()) } else { None }).collect();
-        let Some(head) = head.filter(|h| !h.is_empty()) else { return Err(stmts) };
+        let Some((Tok::LParen, head)) = line.split_last() else {
+            return Err(stmts);
+        };
+        let head: Option<Vec<String>> = head
+            .iter()
+            .map(|t| {
+                if let Tok::Other(s) = t {
+                    Some(s.clone())
+                } else {
+                    None
+                }
+            })
+            .collect();
+        let Some(head) = head.filter(|h| !h.is_empty()) else {
+            return Err(stmts);
+        };
         let mut closed = false;
         while let Some(inner) = lines.get(i) {
             i += 1;
@@ -228,11 +275,24 @@ fn parse_tokens(toks: &[Tok]) -> Result<Vec<Stmt>, Vec<Stmt>> {
                 closed = true;
                 break;
             }
-            let words: Option<Vec<String>> = inner.iter().map(|t| if let Tok::Other(s) = t { Some(s.clone()) } else { None }).collect();
+            let words: Option<Vec<String>> = inner
+                .iter()
+                .map(|t| {
+                    if let Tok::Other(s) = t {
+                        Some(s.clone())
+                    } else {
+                        None
+                    }
+                })
+                .collect();
             let Some(args) = words else { return Err(stmts) };
             // Multi-token block heads (`a b (`) are ignored by ParseLax.
             if let [verb] = head.as_slice() {
-                stmts.push(Stmt { verb: verb.clone(), args, in_block: true });
+                stmts.push(Stmt {
+                    verb: verb.clone(),
+                    args,
+                    in_block: true,
+                });
             }
         }
         if !closed {
@@ -266,7 +326,9 @@ fn lax_semantics(stmts: &[Stmt]) -> Option<Option<String>> {
                 parse_string(p)?;
             }
             "require" => {
-                let [p, v] = s.args.as_slice() else { return None };
+                let [p, v] = s.args.as_slice() else {
+                    return None;
+                };
                 let path = parse_string(p)?;
                 let version = parse_version(v)?;
                 let (_, major) = goxy_mod::module::split_path_version(&path)?;
@@ -310,14 +372,22 @@ fn split_decimal(s: &str) -> Option<(&str, &str)> {
 
 /// `^([1-9][0-9]*)\.(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))?([a-z]+[0-9]+)?$`
 fn matches_go_version_re(v: &str) -> bool {
-    let Some((major, rest)) = split_decimal(v) else { return false };
+    let Some((major, rest)) = split_decimal(v) else {
+        return false;
+    };
     if major == "0" {
         return false;
     }
-    let Some(rest) = rest.strip_prefix('.') else { return false };
-    let Some((_, mut rest)) = split_decimal(rest) else { return false };
+    let Some(rest) = rest.strip_prefix('.') else {
+        return false;
+    };
+    let Some((_, mut rest)) = split_decimal(rest) else {
+        return false;
+    };
     if let Some(r) = rest.strip_prefix('.') {
-        let Some((_, r)) = split_decimal(r) else { return false };
+        let Some((_, r)) = split_decimal(r) else {
+            return false;
+        };
         rest = r;
     }
     if rest.is_empty() {
@@ -356,7 +426,9 @@ fn parse_go_version(v: &str) -> Option<(&str, Option<&str>)> {
 /// go/version `Lang("go" + v)`: "go1.21" for "1.21.3" or "1.21rc2"; "" when invalid.
 fn lang(v: &str) -> String {
     match parse_go_version(v) {
-        Some((major, Some(minor))) if !(major == "1" && minor == "0") => format!("go{major}.{minor}"),
+        Some((major, Some(minor))) if !(major == "1" && minor == "0") => {
+            format!("go{major}.{minor}")
+        }
         Some((major, _)) => format!("go{major}"),
         None => String::new(),
     }
@@ -472,10 +544,22 @@ mod tests {
 
     #[test]
     fn module_path() {
-        assert_eq!(go_mod_module_path(b"module example.com/m\n").as_deref(), Some("example.com/m"));
-        assert_eq!(go_mod_module_path(b"// c\nmodule \"rsc.io/quote\"\n").as_deref(), Some("rsc.io/quote"));
-        assert_eq!(go_mod_module_path(b"module `a/b` // x\n").as_deref(), Some("a/b"));
-        assert_eq!(go_mod_module_path(b"module (\n\texample.com/b\n)\n").as_deref(), Some("example.com/b"));
+        assert_eq!(
+            go_mod_module_path(b"module example.com/m\n").as_deref(),
+            Some("example.com/m")
+        );
+        assert_eq!(
+            go_mod_module_path(b"// c\nmodule \"rsc.io/quote\"\n").as_deref(),
+            Some("rsc.io/quote")
+        );
+        assert_eq!(
+            go_mod_module_path(b"module `a/b` // x\n").as_deref(),
+            Some("a/b")
+        );
+        assert_eq!(
+            go_mod_module_path(b"module (\n\texample.com/b\n)\n").as_deref(),
+            Some("example.com/b")
+        );
         assert_eq!(go_mod_module_path(b"modulex a\n"), None);
         assert_eq!(go_mod_module_path(b"go 1.21\n"), None);
         assert_eq!(go_mod_module_path(b"module \"unterminated\n"), None);
@@ -483,15 +567,32 @@ mod tests {
 
     #[test]
     fn go_version() {
-        assert_eq!(go_mod_go_version(b"module m\n\ngo 1.24\n").as_deref(), Some("1.24"));
-        assert_eq!(go_mod_go_version(b"module m\ngo 1.21.3 // c\n").as_deref(), Some("1.21.3"));
-        assert_eq!(go_mod_go_version(b"module m\ngo v1.21.0\n").as_deref(), Some("1.21"));
+        assert_eq!(
+            go_mod_go_version(b"module m\n\ngo 1.24\n").as_deref(),
+            Some("1.24")
+        );
+        assert_eq!(
+            go_mod_go_version(b"module m\ngo 1.21.3 // c\n").as_deref(),
+            Some("1.21.3")
+        );
+        assert_eq!(
+            go_mod_go_version(b"module m\ngo v1.21.0\n").as_deref(),
+            Some("1.21")
+        );
         assert_eq!(go_mod_go_version(b"module m\n"), None);
         assert_eq!(root_go_lang(b"module m\ngo 1.24rc1\n"), "go1.24");
         assert_eq!(root_go_lang(b"module m\ngo 1.22.3\n"), "go1.22");
         assert_eq!(root_go_lang(b"module m\ngo 1.22.3rc1\n"), "");
-        assert_eq!(root_go_lang(b"module m\ngo 1.24\ngo 1.25\n"), "", "repeated go fails ParseLax");
-        assert_eq!(root_go_lang(b"module m\ngo 1.24\nrequire x.com/y v1\n"), "go1.24", "v1 is valid semver");
+        assert_eq!(
+            root_go_lang(b"module m\ngo 1.24\ngo 1.25\n"),
+            "",
+            "repeated go fails ParseLax"
+        );
+        assert_eq!(
+            root_go_lang(b"module m\ngo 1.24\nrequire x.com/y v1\n"),
+            "go1.24",
+            "v1 is valid semver"
+        );
         assert_eq!(root_go_lang(b"module m\ngo 1.24\nrequire x.com/y vx\n"), "");
         assert_eq!(root_go_lang(b"module m\ngo 1.24\n/* c */\n"), "");
         assert!(go_lang_at_least_1_24("go1.24"));

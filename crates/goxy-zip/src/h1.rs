@@ -10,7 +10,10 @@ use crate::error::{ZipError, ZipErrorKind};
 /// `"h1:" + base64(sha256(summary))`. Fails if a name contains `'\n'` (it would
 /// make the summary ambiguous).
 pub fn hash1<'a>(files: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Result<String, ZipError> {
-    let digests = files.into_iter().map(|(name, data)| (name.to_string(), hex_sha256(data))).collect();
+    let digests = files
+        .into_iter()
+        .map(|(name, data)| (name.to_string(), hex_sha256(data)))
+        .collect();
     hash1_from_digests(digests)
 }
 
@@ -41,8 +44,11 @@ pub(crate) fn hash1_from_digests(mut files: Vec<(String, String)>) -> Result<Str
     let mut summary = String::new();
     for (name, digest) in &files {
         if name.contains('\n') {
-            return Err(ZipError::new(ZipErrorKind::InvalidContent, "dirhash: filenames with newlines are not supported")
-                .with_entry(name.clone()));
+            return Err(ZipError::new(
+                ZipErrorKind::InvalidContent,
+                "dirhash: filenames with newlines are not supported",
+            )
+            .with_entry(name.clone()));
         }
         summary.push_str(digest);
         summary.push_str("  ");
@@ -61,7 +67,10 @@ pub(crate) fn hex_digest(hasher: Sha256) -> String {
 }
 
 fn summary_hash(summary: &[u8]) -> String {
-    format!("h1:{}", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(summary)))
+    format!(
+        "h1:{}",
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(summary))
+    )
 }
 
 /// modfile `MustQuote`: quoting is needed if the string is empty, contains a
@@ -76,10 +85,8 @@ fn must_quote(s: &str) -> bool {
         if c == ' ' || c == '"' || c == '\'' || c == '`' {
             return true;
         }
-        if c == '(' || c == ')' || c == '[' || c == ']' || c == '{' || c == '}' || c == ',' {
-            if s.len() > 1 {
-                return true;
-            }
+        if matches!(c, '(' | ')' | '[' | ']' | '{' | '}' | ',') && s.len() > 1 {
+            return true;
         }
         if !is_go_print(c) {
             return true;
@@ -114,7 +121,9 @@ fn go_quote(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -129,7 +138,10 @@ mod tests {
     #[test]
     fn empty_file_list() {
         let none: [(&str, &[u8]); 0] = [];
-        assert_eq!(hash1(none).unwrap(), "h1:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+        assert_eq!(
+            hash1(none).unwrap(),
+            "h1:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+        );
     }
 
     #[test]
@@ -142,7 +154,8 @@ mod tests {
             hex_sha256(b"data for xyz")
         );
         assert_eq!(got, summary_hash(summary.as_bytes()));
-        let swapped = hash1([("abc", &b"data for abc"[..]), ("xyz", &b"data for xyz"[..])]).unwrap();
+        let swapped =
+            hash1([("abc", &b"data for abc"[..]), ("xyz", &b"data for xyz"[..])]).unwrap();
         assert_eq!(got, swapped);
     }
 
@@ -156,13 +169,22 @@ mod tests {
     fn rsc_quote_go_mod() {
         let go_mod = b"module \"rsc.io/quote\"\n\nrequire \"rsc.io/sampler\" v1.3.0\n";
         assert_eq!(go_mod.len(), 55);
-        assert_eq!(hash_go_mod(go_mod), "h1:LzX7hefJvL54yjefDEDHNONDjII0t9xZLPXsUe+TKr0=");
-        assert_eq!(hash_go_mod(go_mod), hash1([("go.mod", &go_mod[..])]).unwrap());
+        assert_eq!(
+            hash_go_mod(go_mod),
+            "h1:LzX7hefJvL54yjefDEDHNONDjII0t9xZLPXsUe+TKr0="
+        );
+        assert_eq!(
+            hash_go_mod(go_mod),
+            hash1([("go.mod", &go_mod[..])]).unwrap()
+        );
     }
 
     #[test]
     fn synthesized() {
-        assert_eq!(synthesized_go_mod("example.com/m"), b"module example.com/m\n");
+        assert_eq!(
+            synthesized_go_mod("example.com/m"),
+            b"module example.com/m\n"
+        );
         assert_eq!(synthesized_go_mod("example.com/m").len(), 21);
         assert_eq!(synthesized_go_mod("a b"), b"module \"a b\"\n");
         assert_eq!(synthesized_go_mod("a//b"), b"module \"a//b\"\n");

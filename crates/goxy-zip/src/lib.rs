@@ -16,7 +16,9 @@ mod modrules;
 mod reader;
 
 pub use check::{check_zip, CheckedZip};
-pub use create::{check_files, create_zip, CheckedFiles, CreatedZip, FileKind, OmitReason, SourceFile};
+pub use create::{
+    check_files, create_zip, CheckedFiles, CreatedZip, FileKind, OmitReason, SourceFile,
+};
 pub use error::{ZipError, ZipErrorKind};
 pub use fold::str_to_fold;
 pub use gomod::{go_mod_go_version, go_mod_module_path, go_mod_retractions};
@@ -34,7 +36,8 @@ pub const MAX_LICENSE: u64 = 16 << 20;
 pub mod testing {
     /// x/mod `isVendoredPackage(path, version.Lang(root go.mod's go version))`.
     pub fn is_vendored(path: &str, root_go_mod: Option<&[u8]>) -> bool {
-        let go_1_24 = root_go_mod.is_some_and(|g| crate::gomod::go_lang_at_least_1_24(&crate::gomod::root_go_lang(g)));
+        let go_1_24 = root_go_mod
+            .is_some_and(|g| crate::gomod::go_lang_at_least_1_24(&crate::gomod::root_go_lang(g)));
         crate::create::is_vendored_package(path, go_1_24)
     }
 }

@@ -15,8 +15,15 @@ pub(crate) fn check_module_version(module_path: &str, version: &str) -> Result<(
             format!("version {version:?} is not canonical (should be {canonical:?})"),
         ));
     }
-    goxy_mod::module::check(module_path, version)
-        .map_err(|e| ZipError::new(ZipErrorKind::InvalidModuleVersion, e.message().to_string()))
+    goxy_mod::module::check(module_path, version).map_err(|e| {
+        // The caller adds "path@version: " itself; don't repeat it.
+        let prefix = format!("{module_path}@{version}: ");
+        let message = e
+            .message()
+            .strip_prefix(prefix.as_str())
+            .unwrap_or(e.message());
+        ZipError::new(ZipErrorKind::InvalidModuleVersion, message.to_string())
+    })
 }
 
 /// Go's `path.Clean` on a slash-separated path, byte for byte.
@@ -37,11 +44,13 @@ pub(crate) fn path_clean(path: &str) -> String {
     let at = |i: usize| p.get(i).copied();
     while r < n {
         let c = at(r);
-        if c == Some(b'/') {
+        if c == Some(b'/') || (c == Some(b'.') && (r + 1 == n || at(r + 1) == Some(b'/'))) {
+            // Empty and "." elements.
             r += 1;
-        } else if c == Some(b'.') && (r + 1 == n || at(r + 1) == Some(b'/')) {
-            r += 1;
-        } else if c == Some(b'.') && at(r + 1) == Some(b'.') && (r + 2 == n || at(r + 2) == Some(b'/')) {
+        } else if c == Some(b'.')
+            && at(r + 1) == Some(b'.')
+            && (r + 2 == n || at(r + 2) == Some(b'/'))
+        {
             r += 2;
             if out.len() > dotdot {
                 // Go: w--; for w > dotdot && buf[w] != '/' { w-- } (removes through the slash).
@@ -92,7 +101,9 @@ impl CollisionChecker {
             match self.seen.get(&fold) {
                 Some((other, other_is_dir)) => {
                     if current != other {
-                        return Err(format!("case-insensitive file name collision: {other:?} and {current:?}"));
+                        return Err(format!(
+                            "case-insensitive file name collision: {other:?} and {current:?}"
+                        ));
                     }
                     if current_is_dir != *other_is_dir {
                         return Err(format!("entry {current:?} is both a file and a directory"));
@@ -102,7 +113,8 @@ impl CollisionChecker {
                     }
                 }
                 None => {
-                    self.seen.insert(fold, (current.to_string(), current_is_dir));
+                    self.seen
+                        .insert(fold, (current.to_string(), current_is_dir));
                 }
             }
             match current.rfind('/') {
@@ -124,15 +136,42 @@ mod tests {
     fn clean_matches_go() {
         // Cases from Go's path.TestClean.
         let cases = [
-            ("", "."), ("abc", "abc"), ("abc/def", "abc/def"), ("a/b/c", "a/b/c"), (".", "."), ("..", ".."),
-            ("../..", "../.."), ("../../abc", "../../abc"), ("/abc", "/abc"), ("/", "/"), ("abc/", "abc"),
-            ("abc/def/", "abc/def"), ("a/b/c/", "a/b/c"), ("./", "."), ("../", ".."), ("../../", "../.."),
-            ("/abc/", "/abc"), ("abc//def//ghi", "abc/def/ghi"), ("//abc", "/abc"), ("///abc", "/abc"),
-            ("//abc//", "/abc"), ("abc//", "abc"), ("abc/./def", "abc/def"), ("/./abc/def", "/abc/def"),
-            ("abc/.", "abc"), ("abc/def/ghi/../jkl", "abc/def/jkl"), ("abc/def/../ghi/../jkl", "abc/jkl"),
-            ("abc/def/..", "abc"), ("abc/def/../..", "."), ("/abc/def/../..", "/"), ("abc/def/../../..", ".."),
-            ("/abc/def/../../..", "/"), ("abc/def/../../../ghi/jkl/../../../mno", "../../mno"),
-            ("abc/./../def", "def"), ("abc//./../def", "def"), ("abc/../../././../def", "../../def"),
+            ("", "."),
+            ("abc", "abc"),
+            ("abc/def", "abc/def"),
+            ("a/b/c", "a/b/c"),
+            (".", "."),
+            ("..", ".."),
+            ("../..", "../.."),
+            ("../../abc", "../../abc"),
+            ("/abc", "/abc"),
+            ("/", "/"),
+            ("abc/", "abc"),
+            ("abc/def/", "abc/def"),
+            ("a/b/c/", "a/b/c"),
+            ("./", "."),
+            ("../", ".."),
+            ("../../", "../.."),
+            ("/abc/", "/abc"),
+            ("abc//def//ghi", "abc/def/ghi"),
+            ("//abc", "/abc"),
+            ("///abc", "/abc"),
+            ("//abc//", "/abc"),
+            ("abc//", "abc"),
+            ("abc/./def", "abc/def"),
+            ("/./abc/def", "/abc/def"),
+            ("abc/.", "abc"),
+            ("abc/def/ghi/../jkl", "abc/def/jkl"),
+            ("abc/def/../ghi/../jkl", "abc/jkl"),
+            ("abc/def/..", "abc"),
+            ("abc/def/../..", "."),
+            ("/abc/def/../..", "/"),
+            ("abc/def/../../..", ".."),
+            ("/abc/def/../../..", "/"),
+            ("abc/def/../../../ghi/jkl/../../../mno", "../../mno"),
+            ("abc/./../def", "def"),
+            ("abc//./../def", "def"),
+            ("abc/../../././../def", "../../def"),
         ];
         for (input, want) in cases {
             assert_eq!(path_clean(input), want, "Clean({input:?})");
@@ -144,9 +183,18 @@ mod tests {
         let mut cc = CollisionChecker::default();
         assert!(cc.check("a/b.go", false).is_ok());
         assert!(cc.check("a/c.go", false).is_ok());
-        assert!(cc.check("A/d.go", false).unwrap_err().contains("case-insensitive"));
-        assert!(cc.check("a/b.go", false).unwrap_err().contains("multiple entries"));
-        assert!(cc.check("a", false).unwrap_err().contains("both a file and a directory"));
+        assert!(cc
+            .check("A/d.go", false)
+            .unwrap_err()
+            .contains("case-insensitive"));
+        assert!(cc
+            .check("a/b.go", false)
+            .unwrap_err()
+            .contains("multiple entries"));
+        assert!(cc
+            .check("a", false)
+            .unwrap_err()
+            .contains("both a file and a directory"));
         assert!(cc.check("a", true).is_ok());
         let mut cc = CollisionChecker::default();
         assert!(cc.check("k", false).is_ok());

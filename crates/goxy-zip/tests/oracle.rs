@@ -22,8 +22,15 @@ fn oracle() -> Option<std::path::PathBuf> {
 
 /// Runs the oracle; returns Ok(h1) or Err(message).
 fn run(tool: &Path, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(tool).args(args).output().expect("run zip-oracle");
-    assert!(out.status.success(), "zip-oracle {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(tool)
+        .args(args)
+        .output()
+        .expect("run zip-oracle");
+    assert!(
+        out.status.success(),
+        "zip-oracle {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let line = text.trim_end();
     if let Some(h1) = line.strip_prefix("ok ") {
@@ -44,15 +51,24 @@ fn fold_table_matches_go() {
     let mut listed = std::collections::HashMap::new();
     for line in text.lines() {
         let (a, b) = line.split_once(' ').unwrap();
-        listed.insert(u32::from_str_radix(a, 16).unwrap(), u32::from_str_radix(b, 16).unwrap());
+        listed.insert(
+            u32::from_str_radix(a, 16).unwrap(),
+            u32::from_str_radix(b, 16).unwrap(),
+        );
     }
     assert!(listed.len() > 1000, "Go listed only {} folds", listed.len());
     let mut checked = 0;
     for code in 0..=0x10FFFFu32 {
-        let Some(c) = char::from_u32(code) else { continue };
+        let Some(c) = char::from_u32(code) else {
+            continue;
+        };
         let want = listed.get(&code).copied().unwrap_or(code);
         let got = str_to_fold(c.encode_utf8(&mut [0; 4]));
-        assert_eq!(got.chars().map(|c| c as u32).collect::<Vec<_>>(), vec![want], "fold of U+{code:04X}");
+        assert_eq!(
+            got.chars().map(|c| c as u32).collect::<Vec<_>>(),
+            vec![want],
+            "fold of U+{code:04X}"
+        );
         checked += 1;
     }
     assert!(checked > 1_000_000);
@@ -70,12 +86,19 @@ fn vector_zips_agree_with_xmod() {
             let p = entry.unwrap().path();
             let t = parse_txtar(&std::fs::read(&p).unwrap());
             let (path, version) = (t.get("path").unwrap(), t.get("version").unwrap());
-            let entries: Vec<TestEntry> = t.files.iter().filter(|(n, _)| n != b"want").map(|(n, d)| TestEntry::new(n, d)).collect();
+            let entries: Vec<TestEntry> = t
+                .files
+                .iter()
+                .filter(|(n, _)| n != b"want")
+                .map(|(n, d)| TestEntry::new(n, d))
+                .collect();
             let zip = build_zip(&entries);
             let zip_path = dir.path().join("v.zip");
             std::fs::write(&zip_path, &zip).unwrap();
             let go = run(&tool, &["check", zip_path.to_str().unwrap(), path, version]);
-            let ours = check_zip(path, version, &zip).map(|c| c.h1).map_err(|e| e.to_string());
+            let ours = check_zip(path, version, &zip)
+                .map(|c| c.h1)
+                .map_err(|e| e.to_string());
             match (&go, &ours) {
                 (Ok(a), Ok(b)) => assert_eq!(a, b, "{p:?}"),
                 (Err(_), Err(_)) => {}
@@ -89,14 +112,54 @@ fn vector_zips_agree_with_xmod() {
 
 /// Ordinary names, including the ones x/mod treats specially when placed well.
 const GOOD: &[&str] = &[
-    "a", "b", "src", "pkg", "sub", "vendor", "vendor", "x.go", "y.go", "README", "LICENSE", "go.mod", "go.mod", "A",
-    "B", ".hidden", "ünï.go", "k", "v2", "a.go", "ok-name_1.txt", "-dash", ".hg_archival.txt", "modules.txt", ".git",
-    "\u{1C5}", "ß",
+    "a",
+    "b",
+    "src",
+    "pkg",
+    "sub",
+    "vendor",
+    "vendor",
+    "x.go",
+    "y.go",
+    "README",
+    "LICENSE",
+    "go.mod",
+    "go.mod",
+    "A",
+    "B",
+    ".hidden",
+    "ünï.go",
+    "k",
+    "v2",
+    "a.go",
+    "ok-name_1.txt",
+    "-dash",
+    ".hg_archival.txt",
+    "modules.txt",
+    ".git",
+    "\u{1C5}",
+    "ß",
 ];
 /// Names that fail CheckFilePath, fold-collide with GOOD names, or are a misspelt go.mod.
 const HAZARD: &[&str] = &[
-    "GO.MOD", "Go.mod", "aux.go", "con", "bad'.go", "sp ace.go", "trail.", "\u{212A}", "K", "x:y", "\u{1E9E}",
-    "back\\slash", "A.go", "q?.go", "COM1", "nul.txt", "x~1", "\u{1C4}",
+    "GO.MOD",
+    "Go.mod",
+    "aux.go",
+    "con",
+    "bad'.go",
+    "sp ace.go",
+    "trail.",
+    "\u{212A}",
+    "K",
+    "x:y",
+    "\u{1E9E}",
+    "back\\slash",
+    "A.go",
+    "q?.go",
+    "COM1",
+    "nul.txt",
+    "x~1",
+    "\u{1C4}",
 ];
 
 /// A random module tree (regular files only) with the hazards of x/mod's rules.
@@ -105,18 +168,32 @@ fn random_tree(rng: &mut StdRng) -> Vec<(String, Vec<u8>)> {
     match rng.gen_range(0..10) {
         0 => {}
         1 => files.push(("go.mod".into(), b"module example.com/m\n".to_vec())),
-        2 => files.push(("go.mod".into(), b"module example.com/m\n\ngo 1.24rc1\n".to_vec())),
-        3 => files.push(("go.mod".into(), b"module example.com/m\n\ngo 1.22.3rc1\n".to_vec())),
+        2 => files.push((
+            "go.mod".into(),
+            b"module example.com/m\n\ngo 1.24rc1\n".to_vec(),
+        )),
+        3 => files.push((
+            "go.mod".into(),
+            b"module example.com/m\n\ngo 1.22.3rc1\n".to_vec(),
+        )),
         _ => {
             let minor = rng.gen_range(20..27);
-            files.push(("go.mod".into(), format!("module example.com/m\n\ngo 1.{minor}\n").into_bytes()));
+            files.push((
+                "go.mod".into(),
+                format!("module example.com/m\n\ngo 1.{minor}\n").into_bytes(),
+            ));
         }
     }
     let count = rng.gen_range(0..14);
     for _ in 0..count {
         let depth = rng.gen_range(1..5);
-        let parts: Vec<&str> =
-            (0..depth).map(|_| *if rng.gen_bool(0.06) { HAZARD } else { GOOD }.choose(rng).unwrap()).collect();
+        let parts: Vec<&str> = (0..depth)
+            .map(|_| {
+                *if rng.gen_bool(0.06) { HAZARD } else { GOOD }
+                    .choose(rng)
+                    .unwrap()
+            })
+            .collect();
         let path = parts.join("/");
         // The tree must be representable on disk: no path both a file and a directory.
         let clash = files.iter().any(|(p, _)| {
@@ -143,7 +220,7 @@ fn random_tree(rng: &mut StdRng) -> Vec<(String, Vec<u8>)> {
 #[test]
 fn random_trees_agree_with_xmod_create_from_dir() {
     let Some(tool) = oracle() else { return };
-    let mut rng = StdRng::seed_from_u64(0x90_5e_2d1f);
+    let mut rng = StdRng::seed_from_u64(0x905e_2d1f);
     let (mut agreed_ok, mut agreed_err) = (0, 0);
     for case in 0..240 {
         let tree = random_tree(&mut rng);
@@ -156,7 +233,16 @@ fn random_trees_agree_with_xmod_create_from_dir() {
             std::fs::write(&full, d).unwrap();
         }
         let go_zip = dir.path().join("go.zip");
-        let go = run(&tool, &["create", root.to_str().unwrap(), "example.com/m", "v1.0.0", go_zip.to_str().unwrap()]);
+        let go = run(
+            &tool,
+            &[
+                "create",
+                root.to_str().unwrap(),
+                "example.com/m",
+                "v1.0.0",
+                go_zip.to_str().unwrap(),
+            ],
+        );
         let (files, _) = walk_dir(&tree);
         let ours = create_zip("example.com/m", "v1.0.0", &files);
         let names: Vec<&str> = tree.iter().map(|(p, _)| p.as_str()).collect();
@@ -167,21 +253,37 @@ fn random_trees_agree_with_xmod_create_from_dir() {
                 let our_zip = dir.path().join("ours.zip");
                 std::fs::write(&our_zip, &created.zip).unwrap();
                 assert_eq!(
-                    run(&tool, &["check", our_zip.to_str().unwrap(), "example.com/m", "v1.0.0"]).as_ref(),
+                    run(
+                        &tool,
+                        &[
+                            "check",
+                            our_zip.to_str().unwrap(),
+                            "example.com/m",
+                            "v1.0.0"
+                        ]
+                    )
+                    .as_ref(),
                     Ok(go_h1),
                     "case {case}: x/mod on goxy's zip"
                 );
                 // ...and our validator accepts Go's zip with the same hash.
                 let go_bytes = std::fs::read(&go_zip).unwrap();
-                let checked = check_zip("example.com/m", "v1.0.0", &go_bytes).unwrap_or_else(|e| panic!("case {case}: {e}"));
+                let checked = check_zip("example.com/m", "v1.0.0", &go_bytes)
+                    .unwrap_or_else(|e| panic!("case {case}: {e}"));
                 assert_eq!(&checked.h1, go_h1, "case {case}");
                 agreed_ok += 1;
             }
             (Err(_), Err(_)) => agreed_err += 1,
-            _ => panic!("case {case}: x/mod {go:?}, goxy {:?} for {names:?}", ours.as_ref().map(|c| &c.h1)),
+            _ => panic!(
+                "case {case}: x/mod {go:?}, goxy {:?} for {names:?}",
+                ours.as_ref().map(|c| &c.h1)
+            ),
         }
     }
     eprintln!("random trees: {agreed_ok} created by both, {agreed_err} rejected by both");
     // The generator must exercise both outcomes substantially.
-    assert!(agreed_ok >= 60 && agreed_err >= 60, "ok {agreed_ok}, err {agreed_err}");
+    assert!(
+        agreed_ok >= 60 && agreed_err >= 60,
+        "ok {agreed_ok}, err {agreed_err}"
+    );
 }

@@ -6,15 +6,24 @@ mod common;
 use std::path::PathBuf;
 
 use common::{build_zip, parse_txtar, walk_dir, TestEntry, Txtar};
-use goxy_zip::{check_files, check_zip, create_zip, FileKind, OmitReason, SourceFile, ZipErrorKind};
+use goxy_zip::{
+    check_files, check_zip, create_zip, FileKind, OmitReason, SourceFile, ZipErrorKind,
+};
 
 fn vectors(dir: &str) -> Vec<(String, Txtar)> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata").join(dir);
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(dir);
     let mut out: Vec<(String, Txtar)> = std::fs::read_dir(&root)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "txt"))
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), parse_txtar(&std::fs::read(&p).unwrap())))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                parse_txtar(&std::fs::read(&p).unwrap()),
+            )
+        })
         .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
     assert!(!out.is_empty(), "no vectors in {root:?}");
@@ -43,7 +52,8 @@ fn assert_create(name: &str, t: &Txtar, files: &[SourceFile<'_>]) {
             let created = got.unwrap_or_else(|e| panic!("{name}: unexpected error {e}"));
             assert_eq!(created.h1, hash, "{name}");
             // The zip we wrote must validate and hash the same.
-            let checked = check_zip(path, version, &created.zip).unwrap_or_else(|e| panic!("{name}: own zip rejected: {e}"));
+            let checked = check_zip(path, version, &created.zip)
+                .unwrap_or_else(|e| panic!("{name}: own zip rejected: {e}"));
             assert_eq!(checked.h1, hash, "{name}: check_zip of created zip");
         }
         (None, Some(want)) => {
@@ -54,7 +64,10 @@ fn assert_create(name: &str, t: &Txtar, files: &[SourceFile<'_>]) {
             assert_ne!(err.kind(), ZipErrorKind::Malformed, "{name}");
             // Messages follow x/mod's wording; the module-path vectors compare the class only.
             if err.kind() != ZipErrorKind::InvalidModuleVersion {
-                assert!(go_style(&err).contains(want), "{name}: error {err} does not contain {want:?}");
+                assert!(
+                    go_style(&err).contains(want),
+                    "{name}: error {err} does not contain {want:?}"
+                );
             }
         }
         _ => panic!("{name}: vector has neither hash nor wantErr"),
@@ -68,7 +81,13 @@ fn create_vectors() {
         let files: Vec<SourceFile<'_>> = t
             .files
             .iter()
-            .filter_map(|(p, d)| std::str::from_utf8(p).ok().map(|p| SourceFile { path: p, kind: FileKind::Regular, data: d }))
+            .filter_map(|(p, d)| {
+                std::str::from_utf8(p).ok().map(|p| SourceFile {
+                    path: p,
+                    kind: FileKind::Regular,
+                    data: d,
+                })
+            })
             .collect();
         assert_create(&name, &t, &files);
         n += 1;
@@ -80,7 +99,8 @@ fn create_vectors() {
 fn create_from_dir_vectors() {
     let mut n = 0;
     for (name, t) in vectors("create_from_dir") {
-        let tree: Vec<(String, Vec<u8>)> = t.files.iter().map(|(p, d)| (utf8(p), d.clone())).collect();
+        let tree: Vec<(String, Vec<u8>)> =
+            t.files.iter().map(|(p, d)| (utf8(p), d.clone())).collect();
         let (files, _) = walk_dir(&tree);
         assert_create(&name, &t, &files);
         n += 1;
@@ -130,14 +150,26 @@ fn check_files_vectors() {
             .files
             .iter()
             .filter(|(p, _)| p != b"want")
-            .map(|(p, d)| SourceFile { path: std::str::from_utf8(p).unwrap(), kind: FileKind::Regular, data: d })
+            .map(|(p, d)| SourceFile {
+                path: std::str::from_utf8(p).unwrap(),
+                kind: FileKind::Regular,
+                data: d,
+            })
             .collect();
         let got = check_files(&files);
         let (valid, omitted, invalid) = want_lists(&t);
         assert_eq!(got.valid, valid, "{name}: valid");
-        let got_omitted: Vec<(String, String)> = got.omitted.iter().map(|(p, r)| (p.clone(), reason_text(*r).to_string())).collect();
+        let got_omitted: Vec<(String, String)> = got
+            .omitted
+            .iter()
+            .map(|(p, r)| (p.clone(), reason_text(*r).to_string()))
+            .collect();
         assert_eq!(got_omitted, omitted, "{name}: omitted");
-        let got_invalid: Vec<String> = got.invalid.iter().map(|e| e.entry().unwrap().to_string()).collect();
+        let got_invalid: Vec<String> = got
+            .invalid
+            .iter()
+            .map(|e| e.entry().unwrap().to_string())
+            .collect();
         assert_eq!(got_invalid, invalid, "{name}: invalid");
     }
 }
@@ -145,7 +177,12 @@ fn check_files_vectors() {
 #[test]
 fn check_dir_vectors() {
     for (name, t) in vectors("check_dir") {
-        let tree: Vec<(String, Vec<u8>)> = t.files.iter().filter(|(p, _)| p != b"want").map(|(p, d)| (utf8(p), d.clone())).collect();
+        let tree: Vec<(String, Vec<u8>)> = t
+            .files
+            .iter()
+            .filter(|(p, _)| p != b"want")
+            .map(|(p, d)| (utf8(p), d.clone()))
+            .collect();
         let (files, walk_omitted) = walk_dir(&tree);
         let got = check_files(&files);
         let (valid, omitted, invalid) = want_lists(&t);
@@ -154,12 +191,21 @@ fn check_dir_vectors() {
         let mut valid = valid;
         valid.sort();
         assert_eq!(got_valid, valid, "{name}: valid");
-        let mut got_omitted: Vec<String> = got.omitted.iter().map(|(p, _)| p.clone()).chain(walk_omitted).collect();
+        let mut got_omitted: Vec<String> = got
+            .omitted
+            .iter()
+            .map(|(p, _)| p.clone())
+            .chain(walk_omitted)
+            .collect();
         got_omitted.sort();
         let mut want_omitted: Vec<String> = omitted.into_iter().map(|(p, _)| p).collect();
         want_omitted.sort();
         assert_eq!(got_omitted, want_omitted, "{name}: omitted");
-        let mut got_invalid: Vec<String> = got.invalid.iter().map(|e| e.entry().unwrap().to_string()).collect();
+        let mut got_invalid: Vec<String> = got
+            .invalid
+            .iter()
+            .map(|e| e.entry().unwrap().to_string())
+            .collect();
         got_invalid.sort();
         let mut invalid = invalid;
         invalid.sort();
@@ -168,7 +214,12 @@ fn check_dir_vectors() {
 }
 
 fn zip_from_txtar(t: &Txtar) -> Vec<u8> {
-    let entries: Vec<TestEntry> = t.files.iter().filter(|(p, _)| p != b"want").map(|(p, d)| TestEntry::new(p, d)).collect();
+    let entries: Vec<TestEntry> = t
+        .files
+        .iter()
+        .filter(|(p, _)| p != b"want")
+        .map(|(p, d)| TestEntry::new(p, d))
+        .collect();
     build_zip(&entries)
 }
 
@@ -176,15 +227,25 @@ fn zip_from_txtar(t: &Txtar) -> Vec<u8> {
 fn check_zip_vectors() {
     for (name, t) in vectors("check_zip") {
         let (valid, _, invalid) = want_lists(&t);
-        let got = check_zip(t.get("path").unwrap(), t.get("version").unwrap(), &zip_from_txtar(&t));
+        let got = check_zip(
+            t.get("path").unwrap(),
+            t.get("version").unwrap(),
+            &zip_from_txtar(&t),
+        );
         match got {
             Ok(checked) => {
-                assert!(invalid.is_empty(), "{name}: accepted, want invalid {invalid:?}");
+                assert!(
+                    invalid.is_empty(),
+                    "{name}: accepted, want invalid {invalid:?}"
+                );
                 assert_eq!(checked.file_count, valid.len(), "{name}");
             }
             Err(e) => {
                 let entry = e.entry().unwrap_or_default().to_string();
-                assert!(invalid.contains(&entry), "{name}: rejected {e}, want invalid {invalid:?}");
+                assert!(
+                    invalid.contains(&entry),
+                    "{name}: rejected {e}, want invalid {invalid:?}"
+                );
             }
         }
     }
@@ -197,11 +258,20 @@ fn unzip_vectors() {
         let path = t.get("path").unwrap();
         let got = check_zip(path, t.get("version").unwrap(), &zip_from_txtar(&t));
         match (t.get("hash"), t.get("wantErr")) {
-            (Some(hash), _) => assert_eq!(got.unwrap_or_else(|e| panic!("{name}: {e}")).h1, hash, "{name}"),
+            (Some(hash), _) => assert_eq!(
+                got.unwrap_or_else(|e| panic!("{name}: {e}")).h1,
+                hash,
+                "{name}"
+            ),
             (None, Some(want)) => {
-                let err = got.err().unwrap_or_else(|| panic!("{name}: accepted, want {want:?}"));
+                let err = got
+                    .err()
+                    .unwrap_or_else(|| panic!("{name}: accepted, want {want:?}"));
                 if err.kind() != ZipErrorKind::InvalidModuleVersion {
-                    assert!(go_style(&err).contains(want), "{name}: {err} does not contain {want:?}");
+                    assert!(
+                        go_style(&err).contains(want),
+                        "{name}: {err} does not contain {want:?}"
+                    );
                 }
             }
             // Vectors that only need to unzip cleanly.
@@ -219,17 +289,40 @@ fn protocol_vectors() {
     let m_go = b"package m\n\nfunc Foo() int { return 42 }\n";
     let hello = b"package main\n\nimport (\n  \"fmt\"\n  \"example.com/m\"\n)\n\nfunc main() {\n  fmt.Println(m.Foo())\n}\n";
     let files = [
-        SourceFile { path: "go.mod", kind: FileKind::Regular, data: go_mod },
-        SourceFile { path: "m.go", kind: FileKind::Regular, data: m_go },
-        SourceFile { path: "cmd/hello/hello.go", kind: FileKind::Regular, data: hello },
+        SourceFile {
+            path: "go.mod",
+            kind: FileKind::Regular,
+            data: go_mod,
+        },
+        SourceFile {
+            path: "m.go",
+            kind: FileKind::Regular,
+            data: m_go,
+        },
+        SourceFile {
+            path: "cmd/hello/hello.go",
+            kind: FileKind::Regular,
+            data: hello,
+        },
     ];
     let created = create_zip("example.com/m", "v1.0.0", &files).unwrap();
-    assert_eq!(created.h1, "h1:tpqYOOmuilagXzyqoJ3roUjp8gneQeTv5YVpL6BG7/k=");
+    assert_eq!(
+        created.h1,
+        "h1:tpqYOOmuilagXzyqoJ3roUjp8gneQeTv5YVpL6BG7/k="
+    );
     let checked = check_zip("example.com/m", "v1.0.0", &created.zip).unwrap();
     assert_eq!(checked.go_mod.as_deref(), Some(&go_mod[..]));
     assert_eq!(checked.file_count, 3);
-    assert_eq!(checked.uncompressed_size, (go_mod.len() + m_go.len() + hello.len()) as u64);
+    assert_eq!(
+        checked.uncompressed_size,
+        (go_mod.len() + m_go.len() + hello.len()) as u64
+    );
     let empty = create_zip("example.com/m", "v1.0.0", &[]).unwrap();
     assert_eq!(empty.h1, "h1:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
-    assert_eq!(check_zip("example.com/m", "v1.0.0", &empty.zip).unwrap().file_count, 0);
+    assert_eq!(
+        check_zip("example.com/m", "v1.0.0", &empty.zip)
+            .unwrap()
+            .file_count,
+        0
+    );
 }

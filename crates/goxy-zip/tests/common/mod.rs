@@ -15,10 +15,16 @@ pub struct Txtar {
 
 impl Txtar {
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.header.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.header
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
     pub fn file(&self, name: &str) -> Option<&[u8]> {
-        self.files.iter().find(|(n, _)| n == name.as_bytes()).map(|(_, d)| d.as_slice())
+        self.files
+            .iter()
+            .find(|(n, _)| n == name.as_bytes())
+            .map(|(_, d)| d.as_slice())
     }
 }
 
@@ -82,6 +88,8 @@ pub struct TestEntry {
     pub offset_lie: Option<u32>,
     /// Extra field bytes (both headers).
     pub extra: Vec<u8>,
+    /// Bytes written before the local header (hidden data between entries).
+    pub pad_before: Vec<u8>,
 }
 
 impl TestEntry {
@@ -104,10 +112,14 @@ impl TestEntry {
             local_flags: None,
             offset_lie: None,
             extra: Vec::new(),
+            pad_before: Vec::new(),
         }
     }
     pub fn stored(name: impl AsRef<[u8]>, data: impl AsRef<[u8]>) -> Self {
-        TestEntry { method: 0, ..TestEntry::new(name, data) }
+        TestEntry {
+            method: 0,
+            ..TestEntry::new(name, data)
+        }
     }
 }
 
@@ -138,6 +150,7 @@ pub fn build_zip_with(entries: &[TestEntry], comment: &[u8]) -> Vec<u8> {
         let csize = e.csize_lie.unwrap_or(compressed.len() as u32);
         let usize_ = e.usize_lie.unwrap_or(e.data.len() as u32);
         let flags = e.flags | if e.descriptor { 8 } else { 0 };
+        out.extend_from_slice(&e.pad_before);
         let offset = out.len() as u32;
         let lname = e.local_name.clone().unwrap_or_else(|| e.name.clone());
         le32(&mut out, 0x0403_4b50);
@@ -206,7 +219,10 @@ pub fn build_zip(entries: &[TestEntry]) -> Vec<u8> {
 /// applying the vendor rule to every walked path as the walk does. Returns
 /// the files handed to `Create` (in walk order) and the walk's omissions.
 pub fn walk_dir<'a>(files: &'a [(String, Vec<u8>)]) -> (Vec<SourceFile<'a>>, Vec<String>) {
-    let root_go_mod = files.iter().find(|(p, _)| p == "go.mod").map(|(_, d)| d.as_slice());
+    let root_go_mod = files
+        .iter()
+        .find(|(p, _)| p == "go.mod")
+        .map(|(_, d)| d.as_slice());
     let mut dirs: BTreeSet<String> = BTreeSet::new();
     for (p, _) in files {
         let mut d = p.as_str();
@@ -244,9 +260,7 @@ pub fn walk_dir<'a>(files: &'a [(String, Vec<u8>)]) -> (Vec<SourceFile<'a>>, Vec
         if parent_skipped {
             continue;
         }
-        if goxy_zip::testing::is_vendored(d, root_go_mod) {
-            omitted.push(d.clone());
-        } else if skipped_dir(d).is_some() {
+        if goxy_zip::testing::is_vendored(d, root_go_mod) || skipped_dir(d).is_some() {
             omitted.push(d.clone());
         }
     }
@@ -270,7 +284,11 @@ pub fn walk_dir<'a>(files: &'a [(String, Vec<u8>)]) -> (Vec<SourceFile<'a>>, Vec
             omitted.push(p.clone());
             continue;
         }
-        out.push(SourceFile { path: p, kind: FileKind::Regular, data });
+        out.push(SourceFile {
+            path: p,
+            kind: FileKind::Regular,
+            data,
+        });
     }
     (out, omitted)
 }
