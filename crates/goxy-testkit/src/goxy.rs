@@ -25,6 +25,27 @@ impl GoxyProcess {
         Self::start_with_env(bin, args, &[])
     }
 
+    /// `goxy serve --listen 127.0.0.1:0 --cache-dir <cache_dir> --upstream <upstream> <extra...>`.
+    pub fn serve(
+        bin: &Path,
+        cache_dir: &Path,
+        upstream: &str,
+        extra: &[&str],
+    ) -> io::Result<GoxyProcess> {
+        let cache = cache_dir.to_string_lossy();
+        let mut args = vec![
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--cache-dir",
+            &cache,
+            "--upstream",
+            upstream,
+        ];
+        args.extend_from_slice(extra);
+        Self::start(bin, &args)
+    }
+
     /// Like [`GoxyProcess::start`] with extra environment variables. GOXY_*
     /// variables of the test's own environment are not passed on.
     pub fn start_with_env(

@@ -10,7 +10,7 @@ pub mod upstream;
 
 pub use gocmd::{make_fixture, Fixture, ModDownload};
 pub use goxy::GoxyProcess;
-pub use http::{http_get, HttpResponse};
+pub use http::{http_get, http_get_timeout, HttpResponse};
 pub use upstream::{Fault, Upstream};
 
 use std::path::{Path, PathBuf};

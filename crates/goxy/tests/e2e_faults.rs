@@ -1,0 +1,272 @@
+//! goxy against a misbehaving loopback upstream, checked over HTTP:
+//! bad zips and `.info` are never cached (502, then a fresh fetch once the
+//! upstream is repaired), a killed upstream leaves cached versions working and
+//! `list` served stale, and 100 concurrent cold requests make one upstream fetch.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use goxy_testkit::{
+    have_go, http_get, make_fixture, Fault, Fixture, GoxyProcess, HttpResponse, Upstream,
+};
+
+fn goxy_bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_goxy"))
+}
+
+/// A fixture, an upstream serving it, and goxy in front of that upstream.
+struct Setup {
+    _tmp: tempfile::TempDir,
+    fixture: Fixture,
+    upstream: Upstream,
+    goxy: GoxyProcess,
+}
+
+impl Setup {
+    /// None (test skipped) when no `go` command is available to build the fixture.
+    fn new(extra_goxy_args: &[&str]) -> Option<Setup> {
+        if !have_go() {
+            eprintln!("skipped: no `go` command on PATH (needed to build the fixture)");
+            return None;
+        }
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let fixture = make_fixture(&tmp.path().join("fixture"), false).expect("mkfixture");
+        let upstream = Upstream::start(&fixture.proxy_dir).expect("start upstream");
+        let goxy = GoxyProcess::serve(
+            goxy_bin(),
+            &tmp.path().join("cache"),
+            &upstream.url(),
+            extra_goxy_args,
+        )
+        .expect("start goxy");
+        Some(Setup {
+            _tmp: tmp,
+            fixture,
+            upstream,
+            goxy,
+        })
+    }
+
+    fn get(&self, path: &str) -> HttpResponse {
+        http_get(&format!("{}{path}", self.goxy.url)).unwrap_or_else(|e| {
+            panic!(
+                "GET {path} from goxy: {e}\ngoxy stderr:\n{}",
+                self.goxy.stderr()
+            )
+        })
+    }
+
+    fn fixture_file(&self, path: &str) -> Vec<u8> {
+        let file: PathBuf = self.fixture.proxy_dir.join(path.trim_start_matches('/'));
+        std::fs::read(&file).unwrap_or_else(|e| panic!("read {}: {e}", file.display()))
+    }
+}
+
+fn cache_header(r: &HttpResponse) -> &str {
+    r.header("x-goxy-cache").unwrap_or("<none>")
+}
+
+/// An error answer is one short line of UTF-8 text/plain.
+fn assert_error_body(r: &HttpResponse, what: &str) {
+    let ct = r.header("content-type").unwrap_or_default();
+    assert!(ct.starts_with("text/plain"), "{what}: content-type {ct:?}");
+    let text = r.text();
+    assert_eq!(
+        text.trim_end().lines().count(),
+        1,
+        "{what}: error body is not one line: {text:?}"
+    );
+}
+
+/// One bad upstream answer for a zip: goxy answers 502, caches nothing; after
+/// the upstream is repaired the next request fetches again and succeeds.
+fn check_bad_zip_not_cached(fault: Fault, module_dir: &str) {
+    let Some(s) = Setup::new(&[]) else { return };
+    let zip = format!("/{module_dir}/@v/v1.1.0.zip");
+    let other_zip = format!("/{module_dir}/@v/v1.0.0.zip");
+    let fault = match fault {
+        Fault::ServeFile(_) => Fault::ServeFile(other_zip),
+        f => f,
+    };
+    s.upstream.set_fault(&zip, fault.clone());
+
+    let bad = s.get(&zip);
+    assert_eq!(
+        bad.status,
+        502,
+        "{fault:?}: goxy status for a bad upstream zip; body {:?}",
+        bad.text()
+    );
+    assert_error_body(&bad, &format!("{fault:?}"));
+    let hits_while_bad = s.upstream.hits(&zip);
+    assert!(
+        hits_while_bad >= 1,
+        "{fault:?}: upstream never asked for the zip"
+    );
+
+    s.upstream.clear_faults();
+    let good = s.get(&zip);
+    assert_eq!(good.status, 200, "{fault:?}: after repair: {}", good.text());
+    assert!(
+        good.body == s.fixture_file(&zip),
+        "{fault:?}: goxy served other bytes than the fixture zip"
+    );
+    assert!(
+        s.upstream.hits(&zip) > hits_while_bad,
+        "{fault:?}: goxy did not fetch the zip again after the bad answer (it must not have been cached)"
+    );
+    assert_eq!(cache_header(&good), "miss", "{fault:?}: first good answer");
+
+    let hits_after_repair = s.upstream.hits(&zip);
+    let again = s.get(&zip);
+    assert_eq!(
+        (again.status, cache_header(&again)),
+        (200, "hit"),
+        "{fault:?}: third request"
+    );
+    assert!(again.body == good.body, "{fault:?}: cached bytes differ");
+    assert_eq!(
+        s.upstream.hits(&zip),
+        hits_after_repair,
+        "{fault:?}: a cache hit went upstream"
+    );
+}
+
+#[test]
+fn truncated_transfer_of_zip_is_502_and_not_cached() {
+    check_bad_zip_not_cached(Fault::TruncateBody, "example.test/dep03");
+}
+
+#[test]
+fn short_zip_with_honest_length_is_502_and_not_cached() {
+    check_bad_zip_not_cached(Fault::ShortBody, "example.test/dep04");
+}
+
+#[test]
+fn zip_of_another_version_is_502_and_not_cached() {
+    check_bad_zip_not_cached(Fault::ServeFile(String::new()), "example.test/dep05");
+}
+
+#[test]
+fn dropped_connection_for_zip_is_502_and_not_cached() {
+    check_bad_zip_not_cached(Fault::DropConnection, "example.test/dep06");
+}
+
+#[test]
+fn info_for_another_version_is_502_and_not_cached() {
+    let Some(s) = Setup::new(&[]) else { return };
+    let info = "/example.test/dep07/@v/v1.1.0.info";
+    s.upstream.set_fault(
+        info,
+        Fault::Body(br#"{"Version":"v1.0.0","Time":"2024-01-02T03:04:05Z"}"#.to_vec()),
+    );
+    let bad = s.get(info);
+    assert_eq!(bad.status, 502, "wrong .info Version: {}", bad.text());
+    assert_error_body(&bad, "wrong .info Version");
+
+    s.upstream.clear_faults();
+    let before = s.upstream.hits(info);
+    let good = s.get(info);
+    assert_eq!(good.status, 200, "after repair: {}", good.text());
+    assert!(
+        good.text().contains(r#""Version":"v1.1.0""#),
+        "info body {}",
+        good.text()
+    );
+    assert!(s.upstream.hits(info) > before, "the wrong .info was cached");
+}
+
+#[test]
+fn upstream_killed_cached_versions_served_and_list_stale() {
+    let Some(mut s) = Setup::new(&["--list-ttl", "1"]) else {
+        return;
+    };
+    let base = "/example.test/dep08/@v";
+    let list = s.get(&format!("{base}/list"));
+    assert_eq!(list.status, 200, "list: {}", list.text());
+    let files = ["v1.1.0.info", "v1.1.0.mod", "v1.1.0.zip"];
+    for f in files {
+        let r = s.get(&format!("{base}/{f}"));
+        assert_eq!(r.status, 200, "{f} while the upstream is up: {}", r.text());
+    }
+
+    s.upstream.stop();
+    // Let the list TTL run out so goxy has to ask the (dead) upstream again.
+    std::thread::sleep(Duration::from_millis(1500));
+
+    for f in files {
+        let path = format!("{base}/{f}");
+        let r = s.get(&path);
+        assert_eq!(r.status, 200, "{f} after the upstream died: {}", r.text());
+        assert_eq!(cache_header(&r), "hit", "{f} after the upstream died");
+        assert!(
+            r.body == s.fixture_file(&path),
+            "{f}: bytes differ from the fixture"
+        );
+    }
+    let stale = s.get(&format!("{base}/list"));
+    assert_eq!(
+        stale.status,
+        200,
+        "list after the upstream died: {}",
+        stale.text()
+    );
+    assert_eq!(
+        cache_header(&stale),
+        "stale",
+        "list after the upstream died and the TTL ran out"
+    );
+    assert_eq!(
+        stale.body, list.body,
+        "stale list differs from the one served before"
+    );
+
+    // Never fetched and no source reachable: an upstream failure, not "not found".
+    let uncached = s.get(&format!("{base}/v1.2.0.zip"));
+    assert_eq!(
+        uncached.status,
+        502,
+        "uncached zip with the upstream dead: {}",
+        uncached.text()
+    );
+    assert_error_body(&uncached, "uncached zip with the upstream dead");
+}
+
+#[test]
+fn hundred_concurrent_cold_requests_make_one_upstream_fetch() {
+    let Some(s) = Setup::new(&[]) else { return };
+    let zip = "/example.test/dep09/@v/v1.2.0.zip";
+    // Slow upstream answer, so all requests arrive while the first fetch runs.
+    s.upstream
+        .set_fault(zip, Fault::Delay(Duration::from_millis(700)));
+    let url = format!("{}{zip}", s.goxy.url);
+    let responses: Vec<Result<HttpResponse, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..100)
+            .map(|_| scope.spawn(|| http_get(&url).map_err(|e| e.to_string())))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("thread panicked".into())))
+            .collect()
+    });
+    let expected = s.fixture_file(zip);
+    let mut misses = 0;
+    for (i, r) in responses.iter().enumerate() {
+        let r = r.as_ref().unwrap_or_else(|e| panic!("request {i}: {e}"));
+        assert_eq!(r.status, 200, "request {i}: {}", r.text());
+        assert!(
+            r.body == expected,
+            "request {i}: body differs from the fixture zip"
+        );
+        misses += usize::from(cache_header(r) == "miss");
+    }
+    assert_eq!(
+        s.upstream.hits(zip),
+        1,
+        "upstream zip fetches for 100 concurrent cold requests"
+    );
+    for (path, n) in s.upstream.all_hits() {
+        assert!(n <= 1, "upstream saw {n} requests for {path}");
+    }
+    assert!(misses >= 1, "no response was marked as a miss");
+}
