@@ -333,17 +333,33 @@ fn unrelated_record_is_refused() {
 
 #[test]
 fn forged_tiles_are_refused() {
-    let Some((db, mut log)) = misbehaving("forged-tile") else {
-        return;
-    };
-    for i in [3, 260] {
+    // 512 records: every level-0 tile is full and the signed root is computed
+    // from level-1 tiles only, so a forged level-0 tile is caught only by
+    // checking it against its parent (the CVE-2026-56865 class).
+    let Some(db) = Db::start(512) else { return };
+    let mut log = TrustedLog::new(verifiers());
+    db.latest(&mut log).unwrap();
+    assert_eq!(log.trusted().unwrap().tree.n, 512);
+    db.set_mode("forged-tile");
+    for i in [3, 300] {
         let (m, v) = module(i);
         assert_refused(
             db.lookup(&mut log, &m, &v),
-            |e| matches!(e, Error::InconsistentTile { .. }),
+            |e| matches!(e, Error::InconsistentTile { tile, .. } if tile.starts_with("tile/8/0/")),
             &format!("forged-tile {m}"),
         );
     }
+    // Same tree, more records: partial forged tiles fail against the root.
+    db.set_mode("honest");
+    db.post("add", &gosum_lines(512..530));
+    db.latest(&mut log).unwrap();
+    db.set_mode("forged-tile");
+    let (m, v) = module(520);
+    assert_refused(
+        db.lookup(&mut log, &m, &v),
+        |e| matches!(e, Error::InconsistentTile { .. }),
+        "forged partial",
+    );
 }
 
 #[test]

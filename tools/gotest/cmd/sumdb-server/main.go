@@ -26,8 +26,9 @@
 //	unrelated-record  a lookup answers with a new, logged record about
 //	                  another module
 //	forged-tile       lookups and data tiles carry altered hashes, and the
-//	                  level 0 and 1 hash tiles are recomputed to match them;
-//	                  the signed tree is the honest one
+//	                  level 0 hash tiles are recomputed to match them (higher
+//	                  tiles and the signed tree are honest, so only checking
+//	                  every tile against its parent catches a full forged tile)
 //	wrong-key         notes signed by another key of the same name
 //	bad-signature     notes signed by another key claiming the right key hash
 //	rollback          the signed tree is the one of one record less
@@ -298,7 +299,7 @@ func (s *server) ReadTileData(ctx context.Context, t tlog.Tile) ([]byte, error) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	l := s.current()
-	if s.mode == "forged-tile" && t.L > 1 {
+	if s.mode == "forged-tile" && t.L > 0 {
 		l = &s.honest
 	}
 	// Only tiles inside the presented tree exist.
