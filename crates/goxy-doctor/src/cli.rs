@@ -39,7 +39,9 @@ impl ProbeArgs {
     /// Probe options from these flags and the process environment.
     pub fn options(&self, cfg: &crate::goenv::GoConfig) -> Result<ProbeOptions, String> {
         let extra = match &self.ca_file {
-            Some(p) => std::fs::read(p).map_err(|e| format!("reading CA file {}: {e}", p.display()))?,
+            Some(p) => {
+                std::fs::read(p).map_err(|e| format!("reading CA file {}: {e}", p.display()))?
+            }
             None => Vec::new(),
         };
         let roots = load_roots(&extra).map_err(|e| match &self.ca_file {
@@ -108,7 +110,10 @@ async fn run_doctor(args: DoctorArgs) -> i32 {
             }
         }
     } else {
-        print!("{}", crate::doctor::render_text(&report, Style::for_stdout()));
+        print!(
+            "{}",
+            crate::doctor::render_text(&report, Style::for_stdout())
+        );
     }
     if report.fetch_would_work {
         0

@@ -93,32 +93,49 @@ pub async fn diagnose(cfg: &GoConfig, opts: &ProbeOptions, module: &str) -> Doct
     }
     for key in ["HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY"] {
         let value = cfg.net_var(key);
-        let source = if value.is_empty() { Source::Unset } else { Source::Environment };
+        let source = if value.is_empty() {
+            Source::Unset
+        } else {
+            Source::Environment
+        };
         config.insert(key.to_string(), ConfigValue { value, source });
     }
     let mut probes = Vec::new();
     let config_error: Option<RootCause> = findings
         .iter()
         .find(|f| f.severity == Severity::Error)
-        .map(|f| RootCause { cause: f.id.to_string(), message: f.message.clone(), fix: f.fix.clone() });
+        .map(|f| RootCause {
+            cause: f.id.to_string(),
+            message: f.message.clone(),
+            fix: f.fix.clone(),
+        });
     let mut last_fall_through: Option<RootCause> = None;
 
     let entries = parse_goproxy(&cfg.value("GOPROXY")).unwrap_or_default();
-    let escaped_module = goxy_mod::module::escape_path(module).unwrap_or_else(|_| module.to_string());
+    let escaped_module =
+        goxy_mod::module::escape_path(module).unwrap_or_else(|_| module.to_string());
 
     // Probe every proxy entry concurrently, then walk them in go's order.
     let urls: Vec<(String, bool)> = entries
         .iter()
         .filter_map(|e| match e {
-            ProxyEntry::Url { url, fallback_on_any_error } if !url.starts_with("file:") => Some((url.clone(), *fallback_on_any_error)),
+            ProxyEntry::Url {
+                url,
+                fallback_on_any_error,
+            } if !url.starts_with("file:") => Some((url.clone(), *fallback_on_any_error)),
             _ => None,
         })
         .collect();
     let proxy_probes = futures_util::future::join_all(
-        urls.iter().map(|(u, _)| probe_owned(format!("{u}/{escaped_module}/@v/list"), opts)),
+        urls.iter()
+            .map(|(u, _)| probe_owned(format!("{u}/{escaped_module}/@v/list"), opts)),
     )
     .await;
-    let mut by_url: BTreeMap<String, Probe> = urls.iter().map(|(u, _)| u.clone()).zip(proxy_probes).collect();
+    let mut by_url: BTreeMap<String, Probe> = urls
+        .iter()
+        .map(|(u, _)| u.clone())
+        .zip(proxy_probes)
+        .collect();
 
     let mut module_fetch: Option<Result<String, RootCause>> = None;
     for entry in &entries {
@@ -135,7 +152,10 @@ pub async fn diagnose(cfg: &GoConfig, opts: &ProbeOptions, module: &str) -> Doct
                 module_fetch.get_or_insert(Ok("direct (code hosts are not probed)".into()));
                 break;
             }
-            ProxyEntry::Url { url, fallback_on_any_error } => {
+            ProxyEntry::Url {
+                url,
+                fallback_on_any_error,
+            } => {
                 let Some(p) = by_url.remove(url) else {
                     // file:// entries: not probed over the network.
                     module_fetch.get_or_insert(Ok(format!("{url} (file proxy, not probed)")));
@@ -163,7 +183,9 @@ pub async fn diagnose(cfg: &GoConfig, opts: &ProbeOptions, module: &str) -> Doct
                 }
                 match verdict {
                     Verdict::Ok => module_fetch = Some(Ok(url.clone())),
-                    Verdict::Fail => module_fetch = Some(Err(cause.unwrap_or_else(|| unknown_cause(url)))),
+                    Verdict::Fail => {
+                        module_fetch = Some(Err(cause.unwrap_or_else(|| unknown_cause(url))))
+                    }
                     _ => {
                         // Remember why we fell through, in case nothing after it works.
                         last_fall_through = cause.or(last_fall_through);
@@ -175,7 +197,9 @@ pub async fn diagnose(cfg: &GoConfig, opts: &ProbeOptions, module: &str) -> Doct
     let module_fetch = module_fetch.unwrap_or_else(|| {
         Err(last_fall_through.unwrap_or(RootCause {
             cause: "no-source".into(),
-            message: format!("no GOPROXY entry serves {module} and the list does not end in direct"),
+            message: format!(
+                "no GOPROXY entry serves {module} and the list does not end in direct"
+            ),
             fix: "end GOPROXY with ,direct or add a proxy that has the module".into(),
         }))
     });
@@ -205,7 +229,11 @@ async fn probe_owned(url: String, opts: &ProbeOptions) -> Probe {
 }
 
 fn unknown_cause(url: &str) -> RootCause {
-    RootCause { cause: "unknown".into(), message: format!("{url} failed"), fix: String::new() }
+    RootCause {
+        cause: "unknown".into(),
+        message: format!("{url} failed"),
+        fix: String::new(),
+    }
 }
 
 fn transport_cause(p: &Probe) -> Option<RootCause> {
@@ -219,7 +247,14 @@ fn transport_cause(p: &Probe) -> Option<RootCause> {
 /// Decides what go would do with this proxy's answer (protocol.md §1.8/§1.9).
 fn judge_proxy(p: &Probe, pipe: bool, module: &str) -> (Verdict, Option<RootCause>) {
     if let Some(c) = transport_cause(p) {
-        return (if pipe { Verdict::FallThrough } else { Verdict::Fail }, Some(c));
+        return (
+            if pipe {
+                Verdict::FallThrough
+            } else {
+                Verdict::Fail
+            },
+            Some(c),
+        );
     }
     match p.status {
         Some(200) => (Verdict::Ok, None),
@@ -240,7 +275,11 @@ fn judge_proxy(p: &Probe, pipe: bool, module: &str) -> (Verdict, Option<RootCaus
                 500..=599 => ("http-5xx", "the proxy is failing: add a fallback with | (e.g. GOPROXY=this|other,direct) or pick another mirror"),
                 _ => ("http-status", "use a different GOPROXY entry"),
             };
-            let verdict = if pipe { Verdict::FallThrough } else { Verdict::Fail };
+            let verdict = if pipe {
+                Verdict::FallThrough
+            } else {
+                Verdict::Fail
+            };
             (
                 verdict,
                 Some(RootCause {
@@ -270,7 +309,10 @@ async fn sumdb_probes(
     if base.is_none() {
         for entry in entries {
             let (url, pipe) = match entry {
-                ProxyEntry::Url { url, fallback_on_any_error } if !url.starts_with("file:") => (url, *fallback_on_any_error),
+                ProxyEntry::Url {
+                    url,
+                    fallback_on_any_error,
+                } if !url.starts_with("file:") => (url, *fallback_on_any_error),
                 _ => break,
             };
             let p = probe(&format!("{url}/sumdb/{name}/supported"), opts).await;
@@ -365,7 +407,11 @@ pub fn render_text(r: &DoctorReport, style: Style) -> String {
             Severity::Warning => style.yellow("warning"),
             Severity::Info => "info   ".to_string(),
         };
-        let _ = writeln!(s, "  {tag} [{}] {}\n          fix: {}", f.id, f.message, f.fix);
+        let _ = writeln!(
+            s,
+            "  {tag} [{}] {}\n          fix: {}",
+            f.id, f.message, f.fix
+        );
     }
     let _ = writeln!(s, "\n{}", style.bold("Probes"));
     if r.probes.is_empty() {
@@ -378,14 +424,37 @@ pub fn render_text(r: &DoctorReport, style: Style) -> String {
             Verdict::Fail => style.red("FAIL"),
             Verdict::Skipped => "not reached".to_string(),
         };
-        let via = t.probe.via_proxy.as_ref().map(|p| format!(" via proxy {p}")).unwrap_or_default();
-        let _ = writeln!(s, "  {} {}{via}: {verdict} ({} ms)", t.role, t.probe.url, t.probe.total_ms);
+        let via = t
+            .probe
+            .via_proxy
+            .as_ref()
+            .map(|p| format!(" via proxy {p}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "  {} {}{via}: {verdict} ({} ms)",
+            t.role, t.probe.url, t.probe.total_ms
+        );
         for step in &t.probe.steps {
-            let mark = if step.ok { style.green("ok  ") } else { style.red("FAIL") };
-            let _ = writeln!(s, "      {:<13} {mark} {:>6} ms  {}", step.step.name(), step.ms, step.detail);
+            let mark = if step.ok {
+                style.green("ok  ")
+            } else {
+                style.red("FAIL")
+            };
+            let _ = writeln!(
+                s,
+                "      {:<13} {mark} {:>6} ms  {}",
+                step.step.name(),
+                step.ms,
+                step.detail
+            );
         }
         if let Some(tls) = &t.probe.tls {
-            if t.probe.failure.as_ref().is_some_and(|f| f.cause.starts_with("tls")) {
+            if t.probe
+                .failure
+                .as_ref()
+                .is_some_and(|f| f.cause.starts_with("tls"))
+            {
                 let _ = writeln!(
                     s,
                     "      certificate: subject {}; issuer {}; names [{}]; self-signed {}; public CA {}; looks intercepting {}",
@@ -402,10 +471,20 @@ pub fn render_text(r: &DoctorReport, style: Style) -> String {
     let _ = writeln!(s);
     match (&r.first_failure, r.fetch_would_work) {
         (_, true) => {
-            let _ = writeln!(s, "{}", style.green("Verdict: fetching modules would work."));
+            let _ = writeln!(
+                s,
+                "{}",
+                style.green("Verdict: fetching modules would work.")
+            );
         }
         (Some(c), false) => {
-            let _ = writeln!(s, "{} [{}] {}", style.red("Verdict: fetching would FAIL."), c.cause, c.message);
+            let _ = writeln!(
+                s,
+                "{} [{}] {}",
+                style.red("Verdict: fetching would FAIL."),
+                c.cause,
+                c.message
+            );
             let _ = writeln!(s, "  fix: {}", c.fix);
         }
         (None, false) => {

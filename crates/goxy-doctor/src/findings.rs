@@ -26,15 +26,28 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(id: &'static str, severity: Severity, message: impl Into<String>, fix: impl Into<String>) -> Self {
-        Finding { id, severity, message: message.into(), fix: fix.into() }
+    pub fn new(
+        id: &'static str,
+        severity: Severity,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Finding {
+            id,
+            severity,
+            message: message.into(),
+            fix: fix.into(),
+        }
     }
 }
 
 /// Flags that cmd/go no longer knows; any of them in GOFLAGS makes every
 /// `go` command fail with "go: parsing $GOFLAGS: unknown flag".
 const REMOVED_FLAGS: &[(&str, &str)] = &[
-    ("-insecure", "set GOINSECURE (direct fetches only) or GOPRIVATE/GONOSUMDB instead"),
+    (
+        "-insecure",
+        "set GOINSECURE (direct fetches only) or GOPRIVATE/GONOSUMDB instead",
+    ),
     ("-i", "drop it; the build cache makes it unnecessary"),
     ("-getmode", "drop it; use -mod"),
 ];
@@ -74,7 +87,11 @@ fn check_env_file_conflicts(cfg: &GoConfig, out: &mut Vec<Finding>) {
             continue;
         };
         if env_value != file_value {
-            let path = cfg.goenv_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+            let path = cfg
+                .goenv_path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
             out.push(Finding::new(
                 "env-overrides-goenv-file",
                 Severity::Warning,
@@ -208,8 +225,14 @@ fn check_private(cfg: &GoConfig, out: &mut Vec<Finding>) {
         return;
     }
     for (key, what) in [
-        ("GONOSUMDB", "looked up in the public checksum database (fails with 404/410 and reveals the names)"),
-        ("GONOPROXY", "requested from the public proxy (fails with 404 and reveals the names)"),
+        (
+            "GONOSUMDB",
+            "looked up in the public checksum database (fails with 404/410 and reveals the names)",
+        ),
+        (
+            "GONOPROXY",
+            "requested from the public proxy (fails with 404 and reveals the names)",
+        ),
     ] {
         let explicit = cfg.value(key);
         if explicit.is_empty() || explicit == "none" && key == "GONOPROXY" {
@@ -254,7 +277,11 @@ fn check_net_proxy(cfg: &GoConfig, out: &mut Vec<Finding>) {
         if v.is_empty() {
             continue;
         }
-        let with_scheme = if v.contains("://") { v.clone() } else { format!("http://{v}") };
+        let with_scheme = if v.contains("://") {
+            v.clone()
+        } else {
+            format!("http://{v}")
+        };
         match url::Url::parse(&with_scheme) {
             Ok(u) if matches!(u.scheme(), "http" | "https" | "socks5" | "socks5h") && u.host_str().is_some() => {}
             Ok(u) => out.push(Finding::new(
@@ -283,7 +310,9 @@ fn check_net_proxy(cfg: &GoConfig, out: &mut Vec<Finding>) {
     }
     let no_proxy = cfg.net_var("NO_PROXY");
     for item in no_proxy.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        if item.contains("://") || item.contains('/') && !item.contains(|c: char| c.is_ascii_digit()) {
+        if item.contains("://")
+            || item.contains('/') && !item.contains(|c: char| c.is_ascii_digit())
+        {
             out.push(Finding::new(
                 "no-proxy-entry-invalid",
                 Severity::Warning,
@@ -297,7 +326,9 @@ fn check_net_proxy(cfg: &GoConfig, out: &mut Vec<Finding>) {
 /// Go never sends loopback requests through a proxy, and plain http there is harmless.
 pub fn is_loopback_host(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
-    h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    h.eq_ignore_ascii_case("localhost")
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -312,8 +343,10 @@ mod tests {
         for (k, v) in file {
             c.goenv_file.insert((*k).into(), (*v).into());
         }
-        c.toolchain_defaults.insert("GOPROXY".into(), "https://proxy.example,direct".into());
-        c.toolchain_defaults.insert("GOSUMDB".into(), "sum.example".into());
+        c.toolchain_defaults
+            .insert("GOPROXY".into(), "https://proxy.example,direct".into());
+        c.toolchain_defaults
+            .insert("GOSUMDB".into(), "sum.example".into());
         c
     }
 
@@ -328,9 +361,15 @@ mod tests {
 
     #[test]
     fn env_and_file_conflict() {
-        let c = cfg(&[("GOPROXY", "https://a.example")], &[("GOPROXY", "https://b.example")]);
+        let c = cfg(
+            &[("GOPROXY", "https://a.example")],
+            &[("GOPROXY", "https://b.example")],
+        );
         assert_eq!(ids(&c), vec!["env-overrides-goenv-file"]);
-        let same = cfg(&[("GOPROXY", "https://a.example")], &[("GOPROXY", "https://a.example")]);
+        let same = cfg(
+            &[("GOPROXY", "https://a.example")],
+            &[("GOPROXY", "https://a.example")],
+        );
         assert!(ids(&same).is_empty());
     }
 
@@ -341,13 +380,25 @@ mod tests {
         assert_eq!(f[0].id, "goflags-removed-flag");
         assert_eq!(f[0].severity, Severity::Error);
         assert!(f[0].fix.contains("shell profile"));
-        assert_eq!(ids(&cfg(&[("GOFLAGS", "--insecure=true")], &[])), vec!["goflags-removed-flag"]);
-        assert_eq!(ids(&cfg(&[("GOFLAGS", "-mod=mod")], &[])), Vec::<&str>::new());
+        assert_eq!(
+            ids(&cfg(&[("GOFLAGS", "--insecure=true")], &[])),
+            vec!["goflags-removed-flag"]
+        );
+        assert_eq!(
+            ids(&cfg(&[("GOFLAGS", "-mod=mod")], &[])),
+            Vec::<&str>::new()
+        );
     }
 
     #[test]
     fn private_without_sumdb_coverage() {
-        let c = cfg(&[("GOPRIVATE", "git.corp.example,*.int.example"), ("GONOSUMDB", "git.corp.example")], &[]);
+        let c = cfg(
+            &[
+                ("GOPRIVATE", "git.corp.example,*.int.example"),
+                ("GONOSUMDB", "git.corp.example"),
+            ],
+            &[],
+        );
         let f = analyze(&c);
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].id, "goprivate-not-in-gonosumdb");
@@ -355,29 +406,58 @@ mod tests {
         // Defaulting to GOPRIVATE is fine.
         assert!(ids(&cfg(&[("GOPRIVATE", "git.corp.example")], &[])).is_empty());
         // GONOPROXY=none is the documented idiom.
-        assert!(ids(&cfg(&[("GOPRIVATE", "git.corp.example"), ("GONOPROXY", "none")], &[])).is_empty());
+        assert!(ids(&cfg(
+            &[("GOPRIVATE", "git.corp.example"), ("GONOPROXY", "none")],
+            &[]
+        ))
+        .is_empty());
     }
 
     #[test]
     fn sumdb_off_direct_off_and_http() {
         assert_eq!(ids(&cfg(&[("GOSUMDB", "off")], &[])), vec!["gosumdb-off"]);
-        assert_eq!(ids(&cfg(&[("GOPROXY", "direct")], &[])), vec!["goproxy-direct-only"]);
+        assert_eq!(
+            ids(&cfg(&[("GOPROXY", "direct")], &[])),
+            vec!["goproxy-direct-only"]
+        );
         assert_eq!(ids(&cfg(&[("GOPROXY", "off")], &[])), vec!["goproxy-off"]);
-        assert_eq!(ids(&cfg(&[("GOPROXY", "http://mirror.example,direct")], &[])), vec!["goproxy-not-https"]);
+        assert_eq!(
+            ids(&cfg(&[("GOPROXY", "http://mirror.example,direct")], &[])),
+            vec!["goproxy-not-https"]
+        );
         assert!(ids(&cfg(&[("GOPROXY", "http://127.0.0.1:8080")], &[])).is_empty());
-        assert_eq!(ids(&cfg(&[("GOPROXY", "gopher://x")], &[])), vec!["goproxy-invalid"]);
+        assert_eq!(
+            ids(&cfg(&[("GOPROXY", "gopher://x")], &[])),
+            vec!["goproxy-invalid"]
+        );
     }
 
     #[test]
     fn net_proxy_mistakes() {
-        assert_eq!(ids(&cfg(&[("HTTP_PROXY", "http://p.example:3128")], &[])), vec!["https-proxy-missing"]);
         assert_eq!(
-            ids(&cfg(&[("HTTPS_PROXY", "http://a:1"), ("https_proxy", "http://b:1")], &[])),
+            ids(&cfg(&[("HTTP_PROXY", "http://p.example:3128")], &[])),
+            vec!["https-proxy-missing"]
+        );
+        assert_eq!(
+            ids(&cfg(
+                &[("HTTPS_PROXY", "http://a:1"), ("https_proxy", "http://b:1")],
+                &[]
+            )),
             vec!["proxy-env-case-conflict"]
         );
-        assert_eq!(ids(&cfg(&[("HTTPS_PROXY", "ftp://a:1")], &[])), vec!["proxy-env-invalid"]);
+        assert_eq!(
+            ids(&cfg(&[("HTTPS_PROXY", "ftp://a:1")], &[])),
+            vec!["proxy-env-invalid"]
+        );
         assert!(ids(&cfg(&[("HTTPS_PROXY", "p.example:3128")], &[])).is_empty());
-        assert_eq!(ids(&cfg(&[("NO_PROXY", "https://corp.example/")], &[])), vec!["no-proxy-entry-invalid"]);
-        assert!(ids(&cfg(&[("NO_PROXY", ".corp.example,10.0.0.0/8,localhost")], &[])).is_empty());
+        assert_eq!(
+            ids(&cfg(&[("NO_PROXY", "https://corp.example/")], &[])),
+            vec!["no-proxy-entry-invalid"]
+        );
+        assert!(ids(&cfg(
+            &[("NO_PROXY", ".corp.example,10.0.0.0/8,localhost")],
+            &[]
+        ))
+        .is_empty());
     }
 }

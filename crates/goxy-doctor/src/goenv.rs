@@ -182,14 +182,21 @@ pub async fn load(go: Option<&str>) -> GoConfig {
     }
     let goenv_path = goenv_path(&getenv);
     let goenv_file = match &goenv_path {
-        Some(p) => std::fs::read_to_string(p).map(|t| parse_goenv_file(&t)).unwrap_or_default(),
+        Some(p) => std::fs::read_to_string(p)
+            .map(|t| parse_goenv_file(&t))
+            .unwrap_or_default(),
         None => BTreeMap::new(),
     };
     let toolchain_defaults = match go {
         Some(go) => toolchain_defaults(go, Duration::from_secs(10)).await,
         None => BTreeMap::new(),
     };
-    GoConfig { environment, goenv_path, goenv_file, toolchain_defaults }
+    GoConfig {
+        environment,
+        goenv_path,
+        goenv_file,
+        toolchain_defaults,
+    }
 }
 
 #[cfg(test)]
@@ -198,7 +205,9 @@ mod tests {
 
     #[test]
     fn goenv_file_parsing_follows_cmd_go() {
-        let m = parse_goenv_file("GOPROXY=https://a.example,direct\n# comment\nlower=x\nNOEQ\nGOPRIVATE=\nGOPROXY=b\n");
+        let m = parse_goenv_file(
+            "GOPROXY=https://a.example,direct\n# comment\nlower=x\nNOEQ\nGOPRIVATE=\nGOPROXY=b\n",
+        );
         assert_eq!(m.get("GOPROXY").map(String::as_str), Some("b"));
         assert_eq!(m.get("GOPRIVATE").map(String::as_str), Some(""));
         assert!(!m.contains_key("lower"));
@@ -208,12 +217,20 @@ mod tests {
     #[test]
     fn precedence_env_then_file_then_default() {
         let mut c = GoConfig::default();
-        c.toolchain_defaults.insert("GOPROXY".into(), "default".into());
-        assert_eq!(c.get("GOPROXY"), ("default".into(), Source::ToolchainDefault));
+        c.toolchain_defaults
+            .insert("GOPROXY".into(), "default".into());
+        assert_eq!(
+            c.get("GOPROXY"),
+            ("default".into(), Source::ToolchainDefault)
+        );
         c.goenv_file.insert("GOPROXY".into(), "file".into());
         assert_eq!(c.get("GOPROXY"), ("file".into(), Source::GoenvFile));
         c.environment.insert("GOPROXY".into(), String::new());
-        assert_eq!(c.get("GOPROXY").1, Source::GoenvFile, "empty env value falls through");
+        assert_eq!(
+            c.get("GOPROXY").1,
+            Source::GoenvFile,
+            "empty env value falls through"
+        );
         c.environment.insert("GOPROXY".into(), "env".into());
         assert_eq!(c.get("GOPROXY"), ("env".into(), Source::Environment));
         assert_eq!(c.get("GOSUMDB"), (String::new(), Source::Unset));
@@ -222,12 +239,23 @@ mod tests {
     #[test]
     fn goenv_path_rules() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| pairs.iter().find(|(a, _)| *a == k).map(|(_, v)| v.to_string())
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(a, _)| *a == k)
+                    .map(|(_, v)| v.to_string())
+            }
         };
         assert_eq!(goenv_path(&env(&[("GOENV", "off"), ("HOME", "/h")])), None);
-        assert_eq!(goenv_path(&env(&[("GOENV", "/x/env")])), Some(PathBuf::from("/x/env")));
+        assert_eq!(
+            goenv_path(&env(&[("GOENV", "/x/env")])),
+            Some(PathBuf::from("/x/env"))
+        );
         if cfg!(target_os = "linux") {
-            assert_eq!(goenv_path(&env(&[("HOME", "/h")])), Some(PathBuf::from("/h/.config/go/env")));
+            assert_eq!(
+                goenv_path(&env(&[("HOME", "/h")])),
+                Some(PathBuf::from("/h/.config/go/env"))
+            );
             assert_eq!(
                 goenv_path(&env(&[("HOME", "/h"), ("XDG_CONFIG_HOME", "/c")])),
                 Some(PathBuf::from("/c/go/env"))

@@ -8,7 +8,10 @@ use serde::Serialize;
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ProxyEntry {
     /// A proxy URL; `fallback_on_any_error` is true when a `|` follows it.
-    Url { url: String, fallback_on_any_error: bool },
+    Url {
+        url: String,
+        fallback_on_any_error: bool,
+    },
     /// Direct VCS access; everything after it is ignored.
     Direct,
     /// Lookups disabled.
@@ -22,7 +25,11 @@ pub fn parse_goproxy(value: &str) -> Result<Vec<ProxyEntry>, String> {
     let mut rest = value;
     while !rest.is_empty() {
         let (raw, sep, tail) = match rest.find([',', '|']) {
-            Some(i) => (rest.get(..i).unwrap_or(""), rest.get(i..i + 1), rest.get(i + 1..).unwrap_or("")),
+            Some(i) => (
+                rest.get(..i).unwrap_or(""),
+                rest.get(i..i + 1),
+                rest.get(i + 1..).unwrap_or(""),
+            ),
             None => (rest, None, ""),
         };
         rest = tail;
@@ -52,12 +59,21 @@ pub fn parse_goproxy(value: &str) -> Result<Vec<ProxyEntry>, String> {
             "https" | "http" => {}
             "file" => {
                 if parsed.host_str().is_some_and(|h| !h.is_empty()) {
-                    return Err(format!("GOPROXY entry {entry:?}: file URL must have only a path"));
+                    return Err(format!(
+                        "GOPROXY entry {entry:?}: file URL must have only a path"
+                    ));
                 }
             }
-            other => return Err(format!("GOPROXY entry {entry:?}: unsupported scheme {other:?}")),
+            other => {
+                return Err(format!(
+                    "GOPROXY entry {entry:?}: unsupported scheme {other:?}"
+                ))
+            }
         }
-        out.push(ProxyEntry::Url { url: url.trim_end_matches('/').to_string(), fallback_on_any_error: sep == Some("|") });
+        out.push(ProxyEntry::Url {
+            url: url.trim_end_matches('/').to_string(),
+            fallback_on_any_error: sep == Some("|"),
+        });
     }
     Ok(out)
 }
@@ -67,20 +83,33 @@ mod tests {
     use super::*;
 
     fn u(url: &str, pipe: bool) -> ProxyEntry {
-        ProxyEntry::Url { url: url.into(), fallback_on_any_error: pipe }
+        ProxyEntry::Url {
+            url: url.into(),
+            fallback_on_any_error: pipe,
+        }
     }
 
     #[test]
     fn separators_and_specials() {
         assert_eq!(
             parse_goproxy("https://a.example|b.example:8080/x/, direct, https://ignored").unwrap(),
-            vec![u("https://a.example", true), u("https://b.example:8080/x", false), ProxyEntry::Direct]
+            vec![
+                u("https://a.example", true),
+                u("https://b.example:8080/x", false),
+                ProxyEntry::Direct
+            ]
         );
         assert_eq!(parse_goproxy("off").unwrap(), vec![ProxyEntry::Off]);
         assert_eq!(parse_goproxy(" , ,").unwrap(), vec![]);
-        assert_eq!(parse_goproxy("http://127.0.0.1:3000").unwrap(), vec![u("http://127.0.0.1:3000", false)]);
+        assert_eq!(
+            parse_goproxy("http://127.0.0.1:3000").unwrap(),
+            vec![u("http://127.0.0.1:3000", false)]
+        );
         assert!(parse_goproxy("ftp://x.example").is_err());
         assert!(parse_goproxy("file://host/path").is_err());
-        assert_eq!(parse_goproxy("file:///srv/mods").unwrap(), vec![u("file:///srv/mods", false)]);
+        assert_eq!(
+            parse_goproxy("file:///srv/mods").unwrap(),
+            vec![u("file:///srv/mods", false)]
+        );
     }
 }

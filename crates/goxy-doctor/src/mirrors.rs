@@ -96,7 +96,10 @@ pub fn parse_catalog(text: &str, origin: &str) -> Result<Catalog, String> {
         m.origin = origin.to_string();
         let ok = url::Url::parse(&m.url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
         if !ok {
-            return Err(format!("mirror {:?}: url {:?} is not an http(s) URL", m.name, m.url));
+            return Err(format!(
+                "mirror {:?}: url {:?} is not an http(s) URL",
+                m.name, m.url
+            ));
         }
     }
     Ok(c)
@@ -173,10 +176,20 @@ pub fn score(r: &MirrorResult) -> f64 {
 /// The GOPROXY value to use: the best `top` usable mirrors, separated by `|`
 /// so go falls through on any error (not only 404), then `direct`.
 pub fn recommend(results: &[MirrorResult], top: usize) -> Option<String> {
-    let mut usable: Vec<&MirrorResult> =
-        results.iter().filter(|r| r.success_rate >= 0.5 && r.fresh != Some(false)).collect();
-    usable.sort_by(|a, b| b.score.partial_cmp(&a.score).unwrap_or(std::cmp::Ordering::Equal));
-    let chosen: Vec<&str> = usable.iter().take(top.max(1)).map(|r| r.url.as_str()).collect();
+    let mut usable: Vec<&MirrorResult> = results
+        .iter()
+        .filter(|r| r.success_rate >= 0.5 && r.fresh != Some(false))
+        .collect();
+    usable.sort_by(|a, b| {
+        b.score
+            .partial_cmp(&a.score)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let chosen: Vec<&str> = usable
+        .iter()
+        .take(top.max(1))
+        .map(|r| r.url.as_str())
+        .collect();
     if chosen.is_empty() {
         return None;
     }
@@ -186,15 +199,27 @@ pub fn recommend(results: &[MirrorResult], top: usize) -> Option<String> {
 fn newest_in_list(body: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(body);
     let mut newest: Option<String> = None;
-    for v in text.split_whitespace().filter(|v| goxy_mod::semver::is_valid(v)) {
-        if newest.as_deref().is_none_or(|n| goxy_mod::semver::compare(v, n) == std::cmp::Ordering::Greater) {
+    for v in text
+        .split_whitespace()
+        .filter(|v| goxy_mod::semver::is_valid(v))
+    {
+        if newest
+            .as_deref()
+            .is_none_or(|n| goxy_mod::semver::compare(v, n) == std::cmp::Ordering::Greater)
+        {
             newest = Some(v.to_string());
         }
     }
     newest
 }
 
-async fn measure(m: &CatalogMirror, escaped_module: &str, sumdb: Option<&str>, rounds: u32, opts: &ProbeOptions) -> MirrorResult {
+async fn measure(
+    m: &CatalogMirror,
+    escaped_module: &str,
+    sumdb: Option<&str>,
+    rounds: u32,
+    opts: &ProbeOptions,
+) -> MirrorResult {
     let list_url = format!("{}/{escaped_module}/@v/list", m.url);
     let mut latencies = Vec::new();
     let mut newest = None;
@@ -202,7 +227,9 @@ async fn measure(m: &CatalogMirror, escaped_module: &str, sumdb: Option<&str>, r
     for _ in 0..rounds.max(1) {
         let p = probe(&list_url, opts).await;
         match (&p.failure, p.status) {
-            (Some(f), _) => last_error = Some(format!("{} at {}: {}", f.cause, f.step.name(), f.message)),
+            (Some(f), _) => {
+                last_error = Some(format!("{} at {}: {}", f.cause, f.step.name(), f.message))
+            }
             (None, Some(200)) => {
                 latencies.push(p.total_ms);
                 if let Some(v) = newest_in_list(&p.body) {
@@ -248,24 +275,46 @@ async fn measure(m: &CatalogMirror, escaped_module: &str, sumdb: Option<&str>, r
 }
 
 /// Measures every mirror concurrently and scores them.
-pub async fn evaluate(catalog: &Catalog, module: &str, sumdb: Option<&str>, rounds: u32, top: usize, opts: &ProbeOptions) -> MirrorsReport {
+pub async fn evaluate(
+    catalog: &Catalog,
+    module: &str,
+    sumdb: Option<&str>,
+    rounds: u32,
+    top: usize,
+    opts: &ProbeOptions,
+) -> MirrorsReport {
     let escaped = goxy_mod::module::escape_path(module).unwrap_or_else(|_| module.to_string());
-    let mut results =
-        futures_util::future::join_all(catalog.mirror.iter().map(|m| measure(m, &escaped, sumdb, rounds, opts))).await;
-    let newest = results.iter().filter_map(|r| r.newest_version.clone()).reduce(|a, b| {
-        if goxy_mod::semver::compare(&a, &b) == std::cmp::Ordering::Less {
-            b
-        } else {
-            a
-        }
-    });
+    let mut results = futures_util::future::join_all(
+        catalog
+            .mirror
+            .iter()
+            .map(|m| measure(m, &escaped, sumdb, rounds, opts)),
+    )
+    .await;
+    let newest = results
+        .iter()
+        .filter_map(|r| r.newest_version.clone())
+        .reduce(|a, b| {
+            if goxy_mod::semver::compare(&a, &b) == std::cmp::Ordering::Less {
+                b
+            } else {
+                a
+            }
+        });
     for r in &mut results {
         if let (Some(all), true) = (&newest, r.successes > 0) {
-            r.fresh = Some(r.newest_version.as_deref().is_some_and(|v| goxy_mod::semver::compare(v, all) != std::cmp::Ordering::Less));
+            r.fresh =
+                Some(r.newest_version.as_deref().is_some_and(|v| {
+                    goxy_mod::semver::compare(v, all) != std::cmp::Ordering::Less
+                }));
         }
         r.score = score(r);
     }
-    results.sort_by(|a, b| b.score.partial_cmp(&a.score).unwrap_or(std::cmp::Ordering::Equal));
+    results.sort_by(|a, b| {
+        b.score
+            .partial_cmp(&a.score)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     let recommended_goproxy = recommend(&results, top);
     MirrorsReport {
         schema_version: 1,
@@ -282,8 +331,19 @@ pub fn render_text(r: &MirrorsReport, style: Style) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
     let newest = r.newest_version.as_deref().unwrap_or("unknown");
-    let _ = writeln!(s, "{}", style.bold(&format!("Go module mirrors (freshness: {} newest {newest})", r.freshness_module)));
-    let _ = writeln!(s, "  {:<16} {:>5} {:>7} {:>7} {:>6} {:>7} {:>5}  url", "name", "ok%", "p50ms", "p90ms", "sumdb", "fresh", "score");
+    let _ = writeln!(
+        s,
+        "{}",
+        style.bold(&format!(
+            "Go module mirrors (freshness: {} newest {newest})",
+            r.freshness_module
+        ))
+    );
+    let _ = writeln!(
+        s,
+        "  {:<16} {:>5} {:>7} {:>7} {:>6} {:>7} {:>5}  url",
+        "name", "ok%", "p50ms", "p90ms", "sumdb", "fresh", "score"
+    );
     let opt = |v: Option<u64>| v.map(|x| x.to_string()).unwrap_or_else(|| "-".into());
     let yn = |v: Option<bool>| match v {
         Some(true) => "yes",
@@ -305,7 +365,11 @@ pub fn render_text(r: &MirrorsReport, style: Style) -> String {
             m.score,
             m.url
         );
-        let line = if m.successes == 0 { style.red(&line) } else { line };
+        let line = if m.successes == 0 {
+            style.red(&line)
+        } else {
+            line
+        };
         let _ = writeln!(s, "{line}");
         if let Some(e) = &m.last_error {
             let _ = writeln!(s, "      last error: {e}");
@@ -319,7 +383,10 @@ pub fn render_text(r: &MirrorsReport, style: Style) -> String {
             );
         }
         if m.sumdb_supported == Some(false) {
-            let _ = writeln!(s, "      no checksum-database proxying: go contacts the checksum database directly");
+            let _ = writeln!(
+                s,
+                "      no checksum-database proxying: go contacts the checksum database directly"
+            );
         }
     }
     match &r.recommended_goproxy {
@@ -352,26 +419,44 @@ pub async fn run(args: MirrorsArgs) -> i32 {
                 return 2;
             }
         }
-        if let Some(url) = crate::goproxy::parse_goproxy(&cfg.toolchain_defaults.get("GOPROXY").cloned().unwrap_or_default())
-            .unwrap_or_default()
-            .into_iter()
-            .find_map(|e| match e {
-                crate::goproxy::ProxyEntry::Url { url, .. } if url.starts_with("http") => Some(url),
-                _ => None,
-            })
-        {
-            let name = url::Url::parse(&url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_else(|| url.clone());
-            merge_catalog(&mut catalog, Catalog {
-                freshness_module: None,
-                mirror: vec![CatalogMirror { name, url, notes: "the Go toolchain's default".into(), origin: "toolchain".into() }],
-            });
+        if let Some(url) = crate::goproxy::parse_goproxy(
+            &cfg.toolchain_defaults
+                .get("GOPROXY")
+                .cloned()
+                .unwrap_or_default(),
+        )
+        .unwrap_or_default()
+        .into_iter()
+        .find_map(|e| match e {
+            crate::goproxy::ProxyEntry::Url { url, .. } if url.starts_with("http") => Some(url),
+            _ => None,
+        }) {
+            let name = url::Url::parse(&url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_else(|| url.clone());
+            merge_catalog(
+                &mut catalog,
+                Catalog {
+                    freshness_module: None,
+                    mirror: vec![CatalogMirror {
+                        name,
+                        url,
+                        notes: "the Go toolchain's default".into(),
+                        origin: "toolchain".into(),
+                    }],
+                },
+            );
         }
         if let Some(p) = user_catalog_path().filter(|p| p.is_file()) {
             args_catalog_paths_push(&mut catalog, &p);
         }
     }
     for p in &args.catalog {
-        match std::fs::read_to_string(p).map_err(|e| e.to_string()).and_then(|t| parse_catalog(&t, "user")) {
+        match std::fs::read_to_string(p)
+            .map_err(|e| e.to_string())
+            .and_then(|t| parse_catalog(&t, "user"))
+        {
             Ok(c) => merge_catalog(&mut catalog, c),
             Err(e) => {
                 eprintln!("goxy mirrors: catalog {}: {e}", p.display());
@@ -383,7 +468,11 @@ pub async fn run(args: MirrorsArgs) -> i32 {
         eprintln!("goxy mirrors: the catalog is empty");
         return 2;
     }
-    let module = args.module.clone().or(catalog.freshness_module.clone()).unwrap_or_else(|| crate::doctor::DEFAULT_PROBE_MODULE.into());
+    let module = args
+        .module
+        .clone()
+        .or(catalog.freshness_module.clone())
+        .unwrap_or_else(|| crate::doctor::DEFAULT_PROBE_MODULE.into());
     if let Err(e) = goxy_mod::module::check_path(&module) {
         eprintln!("goxy mirrors: module {module}: {}", e.message());
         return 2;
@@ -396,11 +485,29 @@ pub async fn run(args: MirrorsArgs) -> i32 {
         }
     };
     // The checksum database name: the user's GOSUMDB, else the toolchain's default.
-    let sumdb = [cfg.value("GOSUMDB"), cfg.toolchain_defaults.get("GOSUMDB").cloned().unwrap_or_default()]
-        .into_iter()
-        .find(|v| !v.is_empty() && v != "off")
-        .and_then(|v| v.split_whitespace().next().map(|f| f.split('+').next().unwrap_or(f).to_string()));
-    let report = evaluate(&catalog, &module, sumdb.as_deref(), args.rounds, args.top, &opts).await;
+    let sumdb = [
+        cfg.value("GOSUMDB"),
+        cfg.toolchain_defaults
+            .get("GOSUMDB")
+            .cloned()
+            .unwrap_or_default(),
+    ]
+    .into_iter()
+    .find(|v| !v.is_empty() && v != "off")
+    .and_then(|v| {
+        v.split_whitespace()
+            .next()
+            .map(|f| f.split('+').next().unwrap_or(f).to_string())
+    });
+    let report = evaluate(
+        &catalog,
+        &module,
+        sumdb.as_deref(),
+        args.rounds,
+        args.top,
+        &opts,
+    )
+    .await;
     let style = Style::for_stdout();
     if args.json {
         match serde_json::to_string_pretty(&report) {
@@ -430,15 +537,27 @@ pub async fn run(args: MirrorsArgs) -> i32 {
 }
 
 fn args_catalog_paths_push(catalog: &mut Catalog, p: &std::path::Path) {
-    match std::fs::read_to_string(p).map_err(|e| e.to_string()).and_then(|t| parse_catalog(&t, "user")) {
+    match std::fs::read_to_string(p)
+        .map_err(|e| e.to_string())
+        .and_then(|t| parse_catalog(&t, "user"))
+    {
         Ok(c) => merge_catalog(catalog, c),
         Err(e) => eprintln!("goxy mirrors: ignoring user catalog {}: {e}", p.display()),
     }
 }
 
 /// Shows the change, asks (or requires `yes`), then runs `go env -w`.
-pub async fn apply(cfg: &crate::goenv::GoConfig, changes: &[(String, String)], go: &str, yes: bool) -> i32 {
-    let file = cfg.goenv_path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "(GOENV=off)".into());
+pub async fn apply(
+    cfg: &crate::goenv::GoConfig,
+    changes: &[(String, String)],
+    go: &str,
+    yes: bool,
+) -> i32 {
+    let file = cfg
+        .goenv_path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "(GOENV=off)".into());
     eprintln!("Changes to the GOENV file {file}:");
     for (key, new) in changes {
         let old = cfg.goenv_file.get(key).cloned().unwrap_or_default();
@@ -447,7 +566,11 @@ pub async fn apply(cfg: &crate::goenv::GoConfig, changes: &[(String, String)], g
         } else {
             eprintln!("- {key}={old}\n+ {key}={new}");
         }
-        if cfg.environment.get(key).is_some_and(|v| !v.is_empty() && v != new) {
+        if cfg
+            .environment
+            .get(key)
+            .is_some_and(|v| !v.is_empty() && v != new)
+        {
             eprintln!("  note: {key} is also set in your environment, which overrides the file; remove it from your shell profile");
         }
     }
@@ -457,13 +580,18 @@ pub async fn apply(cfg: &crate::goenv::GoConfig, changes: &[(String, String)], g
     }
     if !yes {
         if !std::io::stdin().is_terminal() {
-            eprintln!("not applied: stdin is not a terminal; re-run with --yes to write these values");
+            eprintln!(
+                "not applied: stdin is not a terminal; re-run with --yes to write these values"
+            );
             return 2;
         }
         eprint!("Apply? [y/N] ");
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
-        let read = tokio::task::spawn_blocking(move || std::io::stdin().read_line(&mut answer).map(|_| answer)).await;
+        let read = tokio::task::spawn_blocking(move || {
+            std::io::stdin().read_line(&mut answer).map(|_| answer)
+        })
+        .await;
         let confirmed = matches!(read, Ok(Ok(a)) if a.trim().eq_ignore_ascii_case("y") || a.trim().eq_ignore_ascii_case("yes"));
         if !confirmed {
             eprintln!("not applied");
@@ -486,7 +614,10 @@ pub async fn apply(cfg: &crate::goenv::GoConfig, changes: &[(String, String)], g
             0
         }
         Ok(out) => {
-            eprintln!("goxy mirrors: go env -w failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+            eprintln!(
+                "goxy mirrors: go env -w failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
             1
         }
         Err(e) => {
@@ -500,7 +631,13 @@ pub async fn apply(cfg: &crate::goenv::GoConfig, changes: &[(String, String)], g
 mod tests {
     use super::*;
 
-    fn result(name: &str, rate: f64, p90: u64, fresh: Option<bool>, sumdb: Option<bool>) -> MirrorResult {
+    fn result(
+        name: &str,
+        rate: f64,
+        p90: u64,
+        fresh: Option<bool>,
+        sumdb: Option<bool>,
+    ) -> MirrorResult {
         let mut r = MirrorResult {
             name: name.into(),
             url: format!("https://{name}"),
@@ -532,7 +669,11 @@ mod tests {
     #[test]
     fn merging_replaces_by_name_or_url() {
         let mut base = parse_catalog("[[mirror]]\nname='a'\nurl='https://a.example/'\n[[mirror]]\nname='b'\nurl='https://b.example'\n", "builtin").unwrap();
-        let extra = parse_catalog("freshness_module='x.example/m'\n[[mirror]]\nname='a2'\nurl='https://a.example'\n", "user").unwrap();
+        let extra = parse_catalog(
+            "freshness_module='x.example/m'\n[[mirror]]\nname='a2'\nurl='https://a.example'\n",
+            "user",
+        )
+        .unwrap();
         merge_catalog(&mut base, extra);
         let names: Vec<&str> = base.mirror.iter().map(|m| m.name.as_str()).collect();
         assert_eq!(names, vec!["b", "a2"]);
@@ -561,13 +702,19 @@ mod tests {
         assert!(fast.score > nosum.score);
         assert!(fast.score > stale.score);
         let all = vec![slow.clone(), stale, flaky, nosum, fast];
-        assert_eq!(recommend(&all, 2).as_deref(), Some("https://fast|https://nosum,direct"));
+        assert_eq!(
+            recommend(&all, 2).as_deref(),
+            Some("https://fast|https://nosum,direct")
+        );
         assert_eq!(recommend(&[result("down", 0.0, 0, None, None)], 2), None);
     }
 
     #[test]
     fn newest_version_from_list() {
-        assert_eq!(newest_in_list(b"v0.1.0\nv0.10.0\nv0.9.0\nbad\nv1.0.0-rc.1\n").as_deref(), Some("v1.0.0-rc.1"));
+        assert_eq!(
+            newest_in_list(b"v0.1.0\nv0.10.0\nv0.9.0\nbad\nv1.0.0-rc.1\n").as_deref(),
+            Some("v1.0.0-rc.1")
+        );
         assert_eq!(newest_in_list(b""), None);
     }
 }

@@ -47,18 +47,25 @@ pub fn parse_go_sum(text: &str) -> Result<Vec<Wanted>, String> {
             continue;
         }
         let [path, version, hash] = fields.as_slice() else {
-            return Err(format!("go.sum line {}: want 3 fields, have {}", n + 1, fields.len()));
+            return Err(format!(
+                "go.sum line {}: want 3 fields, have {}",
+                n + 1,
+                fields.len()
+            ));
         };
         let (version, is_mod) = match version.strip_suffix("/go.mod") {
             Some(v) => (v, true),
             None => (*version, false),
         };
-        goxy_mod::module::check(path, version).map_err(|e| format!("go.sum line {}: {path}@{version}: {}", n + 1, e.message()))?;
-        let w = map.entry((path.to_string(), version.to_string())).or_insert_with(|| Wanted {
-            path: path.to_string(),
-            version: version.to_string(),
-            ..Wanted::default()
-        });
+        goxy_mod::module::check(path, version)
+            .map_err(|e| format!("go.sum line {}: {path}@{version}: {}", n + 1, e.message()))?;
+        let w = map
+            .entry((path.to_string(), version.to_string()))
+            .or_insert_with(|| Wanted {
+                path: path.to_string(),
+                version: version.to_string(),
+                ..Wanted::default()
+            });
         if !hash.starts_with("h1:") {
             // Unknown hash algorithms are skipped, as go does.
             continue;
@@ -103,11 +110,21 @@ pub fn parse_go_mod_requires(text: &str) -> Result<Vec<Wanted>, String> {
         };
         let mut fields = spec.split_whitespace();
         let (Some(path), Some(version)) = (fields.next(), fields.next()) else {
-            return Err(format!("go.mod line {}: require needs a path and a version", n + 1));
+            return Err(format!(
+                "go.mod line {}: require needs a path and a version",
+                n + 1
+            ));
         };
         let path = path.trim_matches(|c| c == '"' || c == '`');
-        goxy_mod::module::check(path, version).map_err(|e| format!("go.mod line {}: {path}@{version}: {}", n + 1, e.message()))?;
-        out.push(Wanted { path: path.to_string(), version: version.to_string(), mod_h1: None, zip_h1: None, want_zip: true });
+        goxy_mod::module::check(path, version)
+            .map_err(|e| format!("go.mod line {}: {path}@{version}: {}", n + 1, e.message()))?;
+        out.push(Wanted {
+            path: path.to_string(),
+            version: version.to_string(),
+            mod_h1: None,
+            zip_h1: None,
+            want_zip: true,
+        });
     }
     out.sort_by(|a, b| (&a.path, &a.version).cmp(&(&b.path, &b.version)));
     out.dedup_by(|a, b| a.path == b.path && a.version == b.version);
@@ -126,8 +143,11 @@ pub fn read_input(input: &Path) -> Result<Vec<Wanted>, String> {
     } else {
         input.to_path_buf()
     };
-    let text = std::fs::read_to_string(&file).map_err(|e| format!("reading {}: {e}", file.display()))?;
-    if file.file_name().is_some_and(|n| n == "go.sum") || file.extension().is_some_and(|e| e == "sum") {
+    let text =
+        std::fs::read_to_string(&file).map_err(|e| format!("reading {}: {e}", file.display()))?;
+    if file.file_name().is_some_and(|n| n == "go.sum")
+        || file.extension().is_some_and(|e| e == "sum")
+    {
         parse_go_sum(&text)
     } else {
         parse_go_mod_requires(&text)
@@ -145,19 +165,28 @@ pub enum Outcome {
 }
 
 async fn get(client: &reqwest::Client, url: &str) -> Result<bytes::Bytes, String> {
-    let resp = client.get(url).send().await.map_err(|e| format!("GET {url}: {e}"))?;
+    let resp = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| format!("GET {url}: {e}"))?;
     let status = resp.status();
     if status != reqwest::StatusCode::OK {
         return Err(format!("GET {url}: {status}"));
     }
-    resp.bytes().await.map_err(|e| format!("GET {url}: reading body: {e}"))
+    resp.bytes()
+        .await
+        .map_err(|e| format!("GET {url}: reading body: {e}"))
 }
 
 /// Fetches `.info`, `.mod` and (when wanted) `.zip` of one module version
 /// and checks them.
 pub async fn fetch_one(client: &reqwest::Client, base: &str, w: &Wanted) -> Outcome {
     let mv = format!("{}@{}", w.path, w.version);
-    let (Ok(path), Ok(version)) = (goxy_mod::module::escape_path(&w.path), goxy_mod::module::escape_version(&w.version)) else {
+    let (Ok(path), Ok(version)) = (
+        goxy_mod::module::escape_path(&w.path),
+        goxy_mod::module::escape_version(&w.version),
+    ) else {
         return Outcome::FetchFailed(format!("{mv}: cannot escape the module path or version"));
     };
     let prefix = format!("{base}/{path}/@v/{version}");
@@ -167,7 +196,12 @@ pub async fn fetch_one(client: &reqwest::Client, base: &str, w: &Wanted) -> Outc
     };
     match serde_json::from_slice::<serde_json::Value>(&info) {
         Ok(v) if v.get("Version").and_then(|x| x.as_str()) == Some(w.version.as_str()) => {}
-        Ok(v) => return Outcome::Mismatch(format!("{mv}: .info names version {}", v.get("Version").unwrap_or(&serde_json::Value::Null))),
+        Ok(v) => {
+            return Outcome::Mismatch(format!(
+                "{mv}: .info names version {}",
+                v.get("Version").unwrap_or(&serde_json::Value::Null)
+            ))
+        }
         Err(e) => return Outcome::Mismatch(format!("{mv}: .info is not JSON: {e}")),
     }
     let go_mod = match get(client, &format!("{prefix}.mod")).await {
@@ -177,7 +211,9 @@ pub async fn fetch_one(client: &reqwest::Client, base: &str, w: &Wanted) -> Outc
     if let Some(want) = &w.mod_h1 {
         let got = goxy_zip::hash_go_mod(&go_mod);
         if &got != want {
-            return Outcome::Mismatch(format!("{mv}: go.mod hash mismatch: go.sum has {want}, server sent {got}"));
+            return Outcome::Mismatch(format!(
+                "{mv}: go.mod hash mismatch: go.sum has {want}, server sent {got}"
+            ));
         }
     }
     if w.want_zip {
@@ -187,11 +223,16 @@ pub async fn fetch_one(client: &reqwest::Client, base: &str, w: &Wanted) -> Outc
         };
         let checked = match goxy_zip::check_zip(&w.path, &w.version, &zip) {
             Ok(c) => c,
-            Err(e) => return Outcome::Mismatch(format!("{mv}: invalid module zip: {}", e.message())),
+            Err(e) => {
+                return Outcome::Mismatch(format!("{mv}: invalid module zip: {}", e.message()))
+            }
         };
         if let Some(want) = &w.zip_h1 {
             if &checked.h1 != want {
-                return Outcome::Mismatch(format!("{mv}: zip hash mismatch: go.sum has {want}, server sent {}", checked.h1));
+                return Outcome::Mismatch(format!(
+                    "{mv}: zip hash mismatch: go.sum has {want}, server sent {}",
+                    checked.h1
+                ));
             }
         }
     }
@@ -204,12 +245,17 @@ fn default_proxy() -> Option<String> {
     let value = from_env.or_else(|| {
         let path = crate::goenv::goenv_path(&getenv)?;
         let text = std::fs::read_to_string(path).ok()?;
-        crate::goenv::parse_goenv_file(&text).get("GOPROXY").cloned()
+        crate::goenv::parse_goenv_file(&text)
+            .get("GOPROXY")
+            .cloned()
     })?;
-    crate::goproxy::parse_goproxy(&value).ok()?.into_iter().find_map(|e| match e {
-        crate::goproxy::ProxyEntry::Url { url, .. } if url.starts_with("http") => Some(url),
-        _ => None,
-    })
+    crate::goproxy::parse_goproxy(&value)
+        .ok()?
+        .into_iter()
+        .find_map(|e| match e {
+            crate::goproxy::ProxyEntry::Url { url, .. } if url.starts_with("http") => Some(url),
+            _ => None,
+        })
 }
 
 /// Runs `goxy prewarm`.
@@ -316,8 +362,18 @@ mod tests {
     fn go_mod_requires() {
         let text = "module example.com/m\n\ngo 1.22\n\nrequire golang.org/x/text v0.3.0 // indirect\nrequire (\n\trsc.io/quote v1.5.2\n\t\"rsc.io/sampler\" v1.3.0 // indirect\n)\nreplace rsc.io/quote => ../quote\nrequirements.example/x v1.0.0\n";
         let w = parse_go_mod_requires(text).unwrap();
-        let got: Vec<String> = w.iter().map(|w| format!("{}@{}", w.path, w.version)).collect();
-        assert_eq!(got, vec!["golang.org/x/text@v0.3.0", "rsc.io/quote@v1.5.2", "rsc.io/sampler@v1.3.0"]);
+        let got: Vec<String> = w
+            .iter()
+            .map(|w| format!("{}@{}", w.path, w.version))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                "golang.org/x/text@v0.3.0",
+                "rsc.io/quote@v1.5.2",
+                "rsc.io/sampler@v1.3.0"
+            ]
+        );
         assert!(parse_go_mod_requires("require (\nrsc.io/quote\n)\n").is_err());
     }
 }

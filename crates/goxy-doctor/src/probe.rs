@@ -130,12 +130,34 @@ impl Probe {
     }
 
     fn ok(&mut self, step: Step, started: Instant, detail: impl Into<String>) {
-        self.steps.push(StepResult { step, ok: true, ms: ms_since(started), detail: detail.into() });
+        self.steps.push(StepResult {
+            step,
+            ok: true,
+            ms: ms_since(started),
+            detail: detail.into(),
+        });
     }
 
-    fn fail(&mut self, step: Step, started: Instant, cause: &'static str, message: String, fix: impl Into<String>) {
-        self.steps.push(StepResult { step, ok: false, ms: ms_since(started), detail: message.clone() });
-        self.failure = Some(Failure { step, cause, message, fix: fix.into() });
+    fn fail(
+        &mut self,
+        step: Step,
+        started: Instant,
+        cause: &'static str,
+        message: String,
+        fix: impl Into<String>,
+    ) {
+        self.steps.push(StepResult {
+            step,
+            ok: false,
+            ms: ms_since(started),
+            detail: message.clone(),
+        });
+        self.failure = Some(Failure {
+            step,
+            cause,
+            message,
+            fix: fix.into(),
+        });
     }
 }
 
@@ -168,12 +190,15 @@ pub fn load_roots(extra_ca_pem: &[u8]) -> Result<RootCertStore, String> {
 
 fn parse_pem_certs(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
     use rustls::pki_types::pem::PemObject;
-    CertificateDer::pem_slice_iter(pem).collect::<Result<Vec<_>, _>>().map_err(|e| format!("bad PEM: {e}"))
+    CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("bad PEM: {e}"))
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     static P: OnceLock<Arc<rustls::crypto::CryptoProvider>> = OnceLock::new();
-    P.get_or_init(|| Arc::new(rustls::crypto::ring::default_provider())).clone()
+    P.get_or_init(|| Arc::new(rustls::crypto::ring::default_provider()))
+        .clone()
 }
 
 /// Go's proxy choice for `url` (net/http `ProxyFromEnvironment`): https URLs
@@ -192,7 +217,11 @@ pub fn proxy_for(url: &url::Url, env: &ProxyEnv) -> Option<url::Url> {
     if raw.is_empty() || no_proxy_matches(&env.no_proxy, host, url.port_or_known_default()) {
         return None;
     }
-    let with_scheme = if raw.contains("://") { raw.clone() } else { format!("http://{raw}") };
+    let with_scheme = if raw.contains("://") {
+        raw.clone()
+    } else {
+        format!("http://{raw}")
+    };
     url::Url::parse(&with_scheme).ok()
 }
 
@@ -201,7 +230,10 @@ pub fn proxy_for(url: &url::Url, env: &ProxyEnv) -> Option<url::Url> {
 /// `example.com` matches it and its subdomains; CIDRs match IP hosts;
 /// `host:port` entries match only that port.
 pub fn no_proxy_matches(no_proxy: &str, host: &str, port: Option<u16>) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
     let ip: Option<std::net::IpAddr> = host.parse().ok();
     for raw in no_proxy.split(',') {
         let entry = raw.trim().to_ascii_lowercase();
@@ -242,11 +274,19 @@ fn cidr_contains(net: std::net::IpAddr, bits: u32, ip: std::net::IpAddr) -> bool
     use std::net::IpAddr;
     match (net, ip) {
         (IpAddr::V4(n), IpAddr::V4(i)) if bits <= 32 => {
-            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
             u32::from(n) & mask == u32::from(i) & mask
         }
         (IpAddr::V6(n), IpAddr::V6(i)) if bits <= 128 => {
-            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
             u128::from(n) & mask == u128::from(i) & mask
         }
         _ => false,
@@ -282,12 +322,27 @@ async fn run_probe(url_str: &str, opts: &ProbeOptions, p: &mut Probe) {
     let url = match url::Url::parse(url_str) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => u,
         Ok(u) => {
-            let msg = format!("cannot probe {url_str}: scheme {:?} is not http(s)", u.scheme());
-            return p.fail(Step::Url, t, "url-unsupported", msg, "only http(s) proxies can be probed");
+            let msg = format!(
+                "cannot probe {url_str}: scheme {:?} is not http(s)",
+                u.scheme()
+            );
+            return p.fail(
+                Step::Url,
+                t,
+                "url-unsupported",
+                msg,
+                "only http(s) proxies can be probed",
+            );
         }
         Err(e) => {
             let msg = format!("{url_str} is not a URL: {e}");
-            return p.fail(Step::Url, t, "url-invalid", msg, "fix the URL in GOPROXY/GOSUMDB");
+            return p.fail(
+                Step::Url,
+                t,
+                "url-invalid",
+                msg,
+                "fix the URL in GOPROXY/GOSUMDB",
+            );
         }
     };
     let host = url.host_str().unwrap_or("").to_string();
@@ -297,24 +352,47 @@ async fn run_probe(url_str: &str, opts: &ProbeOptions, p: &mut Probe) {
         Some(px) => {
             p.via_proxy = Some(px.as_str().trim_end_matches('/').to_string());
             if px.scheme() != "http" {
-                let msg = format!("proxy {px} uses scheme {:?}; doctor probes only http:// proxies", px.scheme());
-                return p.fail(Step::ProxyConnect, t, "proxy-unsupported", msg, "probe with HTTPS_PROXY=http://host:port");
+                let msg = format!(
+                    "proxy {px} uses scheme {:?}; doctor probes only http:// proxies",
+                    px.scheme()
+                );
+                return p.fail(
+                    Step::ProxyConnect,
+                    t,
+                    "proxy-unsupported",
+                    msg,
+                    "probe with HTTPS_PROXY=http://host:port",
+                );
             }
-            (px.host_str().unwrap_or("").to_string(), px.port_or_known_default().unwrap_or(80))
+            (
+                px.host_str().unwrap_or("").to_string(),
+                px.port_or_known_default().unwrap_or(80),
+            )
         }
         None => (host.clone(), port),
     };
 
     // DNS.
     let t = Instant::now();
-    let bare = connect_host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let bare = connect_host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     let addrs: Vec<SocketAddr> = if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
         p.ok(Step::Dns, t, format!("{ip} (address literal)"));
         vec![SocketAddr::new(ip, connect_port)]
     } else {
-        match tokio::time::timeout(opts.step_timeout, tokio::net::lookup_host((bare.as_str(), connect_port))).await {
+        match tokio::time::timeout(
+            opts.step_timeout,
+            tokio::net::lookup_host((bare.as_str(), connect_port)),
+        )
+        .await
+        {
             Err(_) => {
-                let msg = format!("resolving {bare} timed out after {} ms", opts.step_timeout.as_millis());
+                let msg = format!(
+                    "resolving {bare} timed out after {} ms",
+                    opts.step_timeout.as_millis()
+                );
                 return p.fail(Step::Dns, t, "dns-timeout", msg, "check the DNS servers (/etc/resolv.conf, VPN) or use a proxy reachable by address");
             }
             Ok(Err(e)) => {
@@ -344,12 +422,19 @@ async fn run_probe(url_str: &str, opts: &ProbeOptions, p: &mut Probe) {
             Ok(Err(e)) => last_err = format!("{addr}: {e}"),
             Err(_) => {
                 timed_out = true;
-                last_err = format!("{addr}: no answer within {} ms", opts.step_timeout.as_millis());
+                last_err = format!(
+                    "{addr}: no answer within {} ms",
+                    opts.step_timeout.as_millis()
+                );
             }
         }
     }
     let Some((mut tcp, addr)) = stream else {
-        let what = if proxy.is_some() { "the HTTP proxy" } else { "the server" };
+        let what = if proxy.is_some() {
+            "the HTTP proxy"
+        } else {
+            "the server"
+        };
         return if timed_out {
             p.fail(Step::Tcp, t, "tcp-timeout", format!("connecting to {what} timed out ({last_err}): a firewall drops the traffic"), "if your network requires an HTTP proxy set HTTPS_PROXY; otherwise pick a reachable mirror (goxy mirrors)")
         } else {
@@ -362,18 +447,45 @@ async fn run_probe(url_str: &str, opts: &ProbeOptions, p: &mut Probe) {
     // Proxy CONNECT tunnel for https targets.
     if let (Some(px), "https") = (&proxy, url.scheme()) {
         let t = Instant::now();
-        match tokio::time::timeout(opts.step_timeout, proxy_connect(&mut tcp, px, &host, port)).await {
+        match tokio::time::timeout(opts.step_timeout, proxy_connect(&mut tcp, px, &host, port))
+            .await
+        {
             Err(_) => {
-                let msg = format!("the proxy did not answer CONNECT {host}:{port} within {} ms", opts.step_timeout.as_millis());
-                return p.fail(Step::ProxyConnect, t, "proxy-timeout", msg, "check HTTPS_PROXY points at a working proxy");
+                let msg = format!(
+                    "the proxy did not answer CONNECT {host}:{port} within {} ms",
+                    opts.step_timeout.as_millis()
+                );
+                return p.fail(
+                    Step::ProxyConnect,
+                    t,
+                    "proxy-timeout",
+                    msg,
+                    "check HTTPS_PROXY points at a working proxy",
+                );
             }
             Ok(Err(e)) => {
                 let msg = format!("CONNECT {host}:{port} through {px} failed: {e}");
-                return p.fail(Step::ProxyConnect, t, "proxy-connect-failed", msg, "check HTTPS_PROXY; most proxies expect http:// even for https traffic");
+                return p.fail(
+                    Step::ProxyConnect,
+                    t,
+                    "proxy-connect-failed",
+                    msg,
+                    "check HTTPS_PROXY; most proxies expect http:// even for https traffic",
+                );
             }
-            Ok(Ok(200..=299)) => p.ok(Step::ProxyConnect, t, format!("tunnel to {host}:{port} open")),
+            Ok(Ok(200..=299)) => p.ok(
+                Step::ProxyConnect,
+                t,
+                format!("tunnel to {host}:{port} open"),
+            ),
             Ok(Ok(407)) => {
-                return p.fail(Step::ProxyConnect, t, "proxy-auth-required", format!("the proxy wants credentials (407) for CONNECT {host}:{port}"), "put them in HTTPS_PROXY=http://user:password@host:port");
+                return p.fail(
+                    Step::ProxyConnect,
+                    t,
+                    "proxy-auth-required",
+                    format!("the proxy wants credentials (407) for CONNECT {host}:{port}"),
+                    "put them in HTTPS_PROXY=http://user:password@host:port",
+                );
             }
             Ok(Ok(code)) => {
                 let msg = format!("the proxy refused CONNECT {host}:{port} with status {code}");
@@ -387,20 +499,42 @@ async fn run_probe(url_str: &str, opts: &ProbeOptions, p: &mut Probe) {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let config = match client_config(opts, seen.clone()) {
             Ok(c) => c,
-            Err(e) => return p.fail(Step::Tls, t, "tls-config", e, "check --ca-file / SSL_CERT_FILE"),
+            Err(e) => {
+                return p.fail(
+                    Step::Tls,
+                    t,
+                    "tls-config",
+                    e,
+                    "check --ca-file / SSL_CERT_FILE",
+                )
+            }
         };
         let server_name = match ServerName::try_from(bare_host(&host)) {
             Ok(n) => n.to_owned(),
-            Err(e) => return p.fail(Step::Tls, t, "tls-failed", format!("{host} is not a valid TLS server name: {e}"), "fix the host name"),
+            Err(e) => {
+                return p.fail(
+                    Step::Tls,
+                    t,
+                    "tls-failed",
+                    format!("{host} is not a valid TLS server name: {e}"),
+                    "fix the host name",
+                )
+            }
         };
         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-        let result = tokio::time::timeout(opts.step_timeout, connector.connect(server_name, tcp)).await;
+        let result =
+            tokio::time::timeout(opts.step_timeout, connector.connect(server_name, tcp)).await;
         let chain = seen.lock().map(|c| c.clone()).unwrap_or_default();
-        let mut info = chain.first().map(|leaf| describe_cert(leaf, chain.last().unwrap_or(leaf)));
+        let mut info = chain
+            .first()
+            .map(|leaf| describe_cert(leaf, chain.last().unwrap_or(leaf)));
         match result {
             Err(_) => {
                 p.tls = info;
-                let msg = format!("TLS handshake with {host} did not finish within {} ms", opts.step_timeout.as_millis());
+                let msg = format!(
+                    "TLS handshake with {host} did not finish within {} ms",
+                    opts.step_timeout.as_millis()
+                );
                 p.fail(Step::Tls, t, "tls-timeout", msg, "something on the path accepts connections but does not speak TLS: check HTTPS_PROXY and firewalls");
             }
             Ok(Err(e)) => {
@@ -424,10 +558,17 @@ async fn run_probe(url_str: &str, opts: &ProbeOptions, p: &mut Probe) {
 }
 
 fn bare_host(host: &str) -> String {
-    host.trim_start_matches('[').trim_end_matches(']').to_string()
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string()
 }
 
-async fn proxy_connect(tcp: &mut TcpStream, proxy: &url::Url, host: &str, port: u16) -> std::io::Result<u16> {
+async fn proxy_connect(
+    tcp: &mut TcpStream,
+    proxy: &url::Url,
+    host: &str,
+    port: u16,
+) -> std::io::Result<u16> {
     use base64::Engine;
     let mut req = format!("CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n");
     if !proxy.username().is_empty() {
@@ -454,7 +595,12 @@ async fn proxy_connect(tcp: &mut TcpStream, proxy: &url::Url, host: &str, port: 
     text.split_whitespace()
         .nth(1)
         .and_then(|s| s.parse::<u16>().ok())
-        .ok_or_else(|| std::io::Error::other(format!("not an HTTP answer: {:?}", text.lines().next().unwrap_or(""))))
+        .ok_or_else(|| {
+            std::io::Error::other(format!(
+                "not an HTTP answer: {:?}",
+                text.lines().next().unwrap_or("")
+            ))
+        })
 }
 
 fn percent_decode(s: &str) -> String {
@@ -464,13 +610,22 @@ fn percent_decode(s: &str) -> String {
         .unwrap_or_default()
 }
 
-async fn http_step<S>(stream: S, url: &url::Url, absolute_form: bool, opts: &ProbeOptions, p: &mut Probe)
-where
+async fn http_step<S>(
+    stream: S,
+    url: &url::Url,
+    absolute_form: bool,
+    opts: &ProbeOptions,
+    p: &mut Probe,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let t = Instant::now();
     let deadline = opts.step_timeout;
-    let result = tokio::time::timeout(deadline, http_get(stream, url, absolute_form, opts.max_body)).await;
+    let result = tokio::time::timeout(
+        deadline,
+        http_get(stream, url, absolute_form, opts.max_body),
+    )
+    .await;
     match result {
         Err(_) => {
             let msg = format!("no HTTP response from {} within {} ms (the connection is up: the server is hanging or very slow)", url.host_str().unwrap_or(""), deadline.as_millis());
@@ -478,22 +633,39 @@ where
         }
         Ok(Err(e)) => {
             let msg = format!("HTTP request to {url} failed: {e}");
-            p.fail(Step::Http, t, "http-failed", msg, "check the URL's scheme and port (http vs https)");
+            p.fail(
+                Step::Http,
+                t,
+                "http-failed",
+                msg,
+                "check the URL's scheme and port (http vs https)",
+            );
         }
         Ok(Ok((status, body))) => {
             p.status = Some(status);
             p.body = body;
-            p.ok(Step::Http, t, format!("{status} {}", status_meaning(status)));
+            p.ok(
+                Step::Http,
+                t,
+                format!("{status} {}", status_meaning(status)),
+            );
         }
     }
 }
 
-async fn http_get<S>(stream: S, url: &url::Url, absolute_form: bool, max_body: usize) -> Result<(u16, Bytes), String>
+async fn http_get<S>(
+    stream: S,
+    url: &url::Url,
+    absolute_form: bool,
+    max_body: usize,
+) -> Result<(u16, Bytes), String>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let io = hyper_util::rt::TokioIo::new(stream);
-    let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(io).await.map_err(|e| e.to_string())?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(io)
+        .await
+        .map_err(|e| e.to_string())?;
     let conn_task = tokio::spawn(async move {
         let _ = conn.await;
     });
@@ -511,20 +683,31 @@ where
     };
     let req = http::Request::get(target)
         .header(http::header::HOST, authority)
-        .header(http::header::USER_AGENT, concat!("goxy-doctor/", env!("CARGO_PKG_VERSION")))
+        .header(
+            http::header::USER_AGENT,
+            concat!("goxy-doctor/", env!("CARGO_PKG_VERSION")),
+        )
         .body(Empty::new())
         .map_err(|e| e.to_string())?;
     let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
     let status = resp.status().as_u16();
-    let body = Limited::new(resp.into_body(), max_body).collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+    let body = Limited::new(resp.into_body(), max_body)
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
     conn_task.abort();
     Ok((status, body))
 }
 
-fn client_config(opts: &ProbeOptions, seen: Arc<Mutex<Vec<CertificateDer<'static>>>>) -> Result<rustls::ClientConfig, String> {
-    let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(opts.roots.clone(), provider())
-        .build()
-        .map_err(|e| format!("cannot build the certificate verifier: {e}"))?;
+fn client_config(
+    opts: &ProbeOptions,
+    seen: Arc<Mutex<Vec<CertificateDer<'static>>>>,
+) -> Result<rustls::ClientConfig, String> {
+    let inner =
+        rustls::client::WebPkiServerVerifier::builder_with_provider(opts.roots.clone(), provider())
+            .build()
+            .map_err(|e| format!("cannot build the certificate verifier: {e}"))?;
     let verifier = Arc::new(RecordingVerifier { inner, seen });
     let config = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
@@ -557,14 +740,25 @@ impl ServerCertVerifier for RecordingVerifier {
             seen.push(end_entity.clone().into_owned());
             seen.extend(intermediates.iter().map(|c| c.clone().into_owned()));
         }
-        self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        self.inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
     }
 
-    fn verify_tls12_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
         self.inner.verify_tls12_signature(message, cert, dss)
     }
 
-    fn verify_tls13_signature(&self, message: &[u8], cert: &CertificateDer<'_>, dss: &DigitallySignedStruct) -> Result<HandshakeSignatureValid, rustls::Error> {
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
         self.inner.verify_tls13_signature(message, cert, dss)
     }
 
@@ -575,16 +769,43 @@ impl ServerCertVerifier for RecordingVerifier {
 
 /// Words in the issuer names of common TLS-inspecting products.
 const INTERCEPTOR_HINTS: &[&str] = &[
-    "zscaler", "fortinet", "fortigate", "palo alto", "netskope", "blue coat", "bluecoat", "symantec web",
-    "forcepoint", "websense", "sophos", "kaspersky", "avast", "avg ", "eset", "bitdefender", "mcafee", "cisco umbrella",
-    "checkpoint", "check point", "barracuda", "squid", "mitmproxy", "charles proxy", "fiddler", "proxy", "inspection",
+    "zscaler",
+    "fortinet",
+    "fortigate",
+    "palo alto",
+    "netskope",
+    "blue coat",
+    "bluecoat",
+    "symantec web",
+    "forcepoint",
+    "websense",
+    "sophos",
+    "kaspersky",
+    "avast",
+    "avg ",
+    "eset",
+    "bitdefender",
+    "mcafee",
+    "cisco umbrella",
+    "checkpoint",
+    "check point",
+    "barracuda",
+    "squid",
+    "mitmproxy",
+    "charles proxy",
+    "fiddler",
+    "proxy",
+    "inspection",
     "firewall",
 ];
 
 fn describe_cert(leaf: &CertificateDer<'_>, top: &CertificateDer<'_>) -> TlsInfo {
     use x509_parser::prelude::*;
     let Ok((_, cert)) = X509Certificate::from_der(leaf.as_ref()) else {
-        return TlsInfo { subject: "(unparsable certificate)".into(), ..TlsInfo::default() };
+        return TlsInfo {
+            subject: "(unparsable certificate)".into(),
+            ..TlsInfo::default()
+        };
     };
     let subject = cert.subject().to_string();
     let issuer = cert.issuer().to_string();
@@ -608,8 +829,8 @@ fn describe_cert(leaf: &CertificateDer<'_>, top: &CertificateDer<'_>) -> TlsInfo
         !subj.is_empty() && top_issuer_raw.ends_with(subj) && top_issuer_raw.len() - subj.len() <= 4
     });
     let lower = issuer.to_ascii_lowercase();
-    let looks_intercepting =
-        !issuer_is_public_ca && (!self_signed || INTERCEPTOR_HINTS.iter().any(|h| lower.contains(h)));
+    let looks_intercepting = !issuer_is_public_ca
+        && (!self_signed || INTERCEPTOR_HINTS.iter().any(|h| lower.contains(h)));
     TlsInfo {
         subject,
         issuer,
@@ -631,7 +852,11 @@ fn ip_from_bytes(b: &[u8]) -> String {
     format!("{b:?}")
 }
 
-fn classify_tls_error(e: &std::io::Error, host: &str, info: Option<&mut TlsInfo>) -> (&'static str, String, String) {
+fn classify_tls_error(
+    e: &std::io::Error,
+    host: &str,
+    info: Option<&mut TlsInfo>,
+) -> (&'static str, String, String) {
     let cert_err = e
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
@@ -702,11 +927,27 @@ mod tests {
     #[test]
     fn no_proxy_rules() {
         assert!(no_proxy_matches("*", "a.example", Some(443)));
-        assert!(no_proxy_matches(".corp.example", "git.corp.example", Some(443)));
-        assert!(!no_proxy_matches(".corp.example", "corp.example", Some(443)));
+        assert!(no_proxy_matches(
+            ".corp.example",
+            "git.corp.example",
+            Some(443)
+        ));
+        assert!(!no_proxy_matches(
+            ".corp.example",
+            "corp.example",
+            Some(443)
+        ));
         assert!(no_proxy_matches("corp.example", "corp.example", Some(443)));
-        assert!(no_proxy_matches("corp.example", "x.corp.example", Some(443)));
-        assert!(!no_proxy_matches("corp.example", "notcorp.example", Some(443)));
+        assert!(no_proxy_matches(
+            "corp.example",
+            "x.corp.example",
+            Some(443)
+        ));
+        assert!(!no_proxy_matches(
+            "corp.example",
+            "notcorp.example",
+            Some(443)
+        ));
         assert!(no_proxy_matches("*.corp.example", "x.corp.example", None));
         assert!(no_proxy_matches("10.0.0.0/8", "10.1.2.3", Some(443)));
         assert!(!no_proxy_matches("10.0.0.0/8", "11.1.2.3", Some(443)));
@@ -716,9 +957,16 @@ mod tests {
 
     #[test]
     fn proxy_choice() {
-        let env = ProxyEnv { https_proxy: "p.example:3128".into(), http_proxy: String::new(), no_proxy: ".corp.example".into() };
+        let env = ProxyEnv {
+            https_proxy: "p.example:3128".into(),
+            http_proxy: String::new(),
+            no_proxy: ".corp.example".into(),
+        };
         let u = |s: &str| url::Url::parse(s).unwrap();
-        assert_eq!(proxy_for(&u("https://a.example/x"), &env).map(|p| p.to_string()), Some("http://p.example:3128/".into()));
+        assert_eq!(
+            proxy_for(&u("https://a.example/x"), &env).map(|p| p.to_string()),
+            Some("http://p.example:3128/".into())
+        );
         assert_eq!(proxy_for(&u("http://a.example/x"), &env), None);
         assert_eq!(proxy_for(&u("https://git.corp.example/x"), &env), None);
         assert_eq!(proxy_for(&u("https://127.0.0.1:8443/x"), &env), None);

@@ -72,16 +72,25 @@ pub fn settings(args: &EnvArgs) -> Result<BTreeMap<&'static str, String>, String
         crate::goproxy::parse_goproxy(list)?;
         out.insert("GOPROXY", list.clone());
     }
-    for (key, v) in [("GOPRIVATE", &args.goprivate), ("GONOSUMDB", &args.gonosumdb), ("GONOPROXY", &args.gonoproxy)] {
+    for (key, v) in [
+        ("GOPRIVATE", &args.goprivate),
+        ("GONOSUMDB", &args.gonosumdb),
+        ("GONOPROXY", &args.gonoproxy),
+    ] {
         if let Some(v) = v {
             if v.contains(char::is_whitespace) {
-                return Err(format!("{key} {v:?}: patterns are comma-separated, without spaces"));
+                return Err(format!(
+                    "{key} {v:?}: patterns are comma-separated, without spaces"
+                ));
             }
             out.insert(key, v.clone());
         }
     }
     if out.is_empty() {
-        return Err("nothing to print: give --server URL or --goproxy LIST (and optionally --goprivate)".into());
+        return Err(
+            "nothing to print: give --server URL or --goproxy LIST (and optionally --goprivate)"
+                .into(),
+        );
     }
     Ok(out)
 }
@@ -116,7 +125,10 @@ pub fn render(shell: Shell, vars: &BTreeMap<&'static str, String>) -> String {
 pub async fn run(args: EnvArgs) -> i32 {
     match settings(&args) {
         Ok(vars) => {
-            print!("{}", render(args.shell.unwrap_or_else(shell_from_env), &vars));
+            print!(
+                "{}",
+                render(args.shell.unwrap_or_else(shell_from_env), &vars)
+            );
             0
         }
         Err(e) => {
@@ -132,33 +144,82 @@ mod tests {
 
     #[test]
     fn quoting_survives_hostile_values() {
-        assert_eq!(assignment(Shell::Bash, "GOPROXY", "a'b"), r"export GOPROXY='a'\''b'");
-        assert_eq!(assignment(Shell::Fish, "GOPROXY", r"a'b\c"), r"set -gx GOPROXY 'a\'b\\c'");
-        assert_eq!(assignment(Shell::Powershell, "GOPROXY", "a'b"), "$env:GOPROXY = 'a''b'");
-        assert_eq!(assignment(Shell::Goenv, "GOPROXY", "https://x|https://y,direct"), "GOPROXY=https://x|https://y,direct");
+        assert_eq!(
+            assignment(Shell::Bash, "GOPROXY", "a'b"),
+            r"export GOPROXY='a'\''b'"
+        );
+        assert_eq!(
+            assignment(Shell::Fish, "GOPROXY", r"a'b\c"),
+            r"set -gx GOPROXY 'a\'b\\c'"
+        );
+        assert_eq!(
+            assignment(Shell::Powershell, "GOPROXY", "a'b"),
+            "$env:GOPROXY = 'a''b'"
+        );
+        assert_eq!(
+            assignment(Shell::Goenv, "GOPROXY", "https://x|https://y,direct"),
+            "GOPROXY=https://x|https://y,direct"
+        );
     }
 
     #[test]
     fn shells_run_the_output() {
         // The bash rendering, evaluated by a real shell, sets the exact values.
         let mut vars = BTreeMap::new();
-        vars.insert("GOPROXY", "https://a.example|https://b.example,direct".to_string());
+        vars.insert(
+            "GOPROXY",
+            "https://a.example|https://b.example,direct".to_string(),
+        );
         vars.insert("GOPRIVATE", "*.corp.example,it's".to_string());
-        let script = format!("{}printf '%s\\n' \"$GOPROXY\" \"$GOPRIVATE\"", render(Shell::Bash, &vars));
-        if let Ok(out) = std::process::Command::new("sh").arg("-c").arg(&script).output() {
-            assert_eq!(String::from_utf8_lossy(&out.stdout), "https://a.example|https://b.example,direct\n*.corp.example,it's\n");
+        let script = format!(
+            "{}printf '%s\\n' \"$GOPROXY\" \"$GOPRIVATE\"",
+            render(Shell::Bash, &vars)
+        );
+        if let Ok(out) = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .output()
+        {
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                "https://a.example|https://b.example,direct\n*.corp.example,it's\n"
+            );
         }
     }
 
     #[test]
     fn settings_validate() {
-        let base = EnvArgs { shell: None, server: None, goproxy: None, goprivate: None, gonosumdb: None, gonoproxy: None };
+        let base = EnvArgs {
+            shell: None,
+            server: None,
+            goproxy: None,
+            goprivate: None,
+            gonosumdb: None,
+            gonoproxy: None,
+        };
         assert!(settings(&base).is_err());
-        let a = EnvArgs { server: Some("http://127.0.0.1:8080/".into()), goprivate: Some("git.corp.example".into()), ..base };
+        let a = EnvArgs {
+            server: Some("http://127.0.0.1:8080/".into()),
+            goprivate: Some("git.corp.example".into()),
+            ..base
+        };
         let s = settings(&a).unwrap();
-        assert_eq!(s.get("GOPROXY").map(String::as_str), Some("http://127.0.0.1:8080"));
-        assert_eq!(s.get("GOPRIVATE").map(String::as_str), Some("git.corp.example"));
-        let bad = EnvArgs { shell: None, server: None, goproxy: Some("ftp://x".into()), goprivate: None, gonosumdb: None, gonoproxy: None };
+        assert_eq!(
+            s.get("GOPROXY").map(String::as_str),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_eq!(
+            s.get("GOPRIVATE").map(String::as_str),
+            Some("git.corp.example")
+        );
+        let bad = EnvArgs {
+            shell: None,
+            server: None,
+            goproxy: Some("ftp://x".into()),
+            goprivate: None,
+            gonosumdb: None,
+            gonoproxy: None,
+        };
         assert!(settings(&bad).is_err());
     }
 }

@@ -11,7 +11,9 @@ pub struct Style {
 impl Style {
     /// Colour only when stdout is a terminal and NO_COLOR is unset.
     pub fn for_stdout() -> Self {
-        Style { color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() }
+        Style {
+            color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        }
     }
 
     pub fn plain() -> Self {

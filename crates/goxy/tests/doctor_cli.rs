@@ -24,7 +24,11 @@ struct Reply {
 }
 
 fn reply(status: u16, body: impl Into<Vec<u8>>) -> Reply {
-    Reply { status, body: body.into(), delay: Duration::ZERO }
+    Reply {
+        status,
+        body: body.into(),
+        delay: Duration::ZERO,
+    }
 }
 
 type Handler = Arc<dyn Fn(&str) -> Reply + Send + Sync>;
@@ -35,11 +39,16 @@ fn start_server(tls: Option<Arc<rustls::ServerConfig>>, handler: Handler) -> Soc
     std_listener.set_nonblocking(true).expect("nonblocking");
     let addr = std_listener.local_addr().expect("addr");
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
                 let handler = handler.clone();
                 let tls = tls.clone();
                 tokio::spawn(async move {
@@ -72,11 +81,16 @@ async fn read_head<S: AsyncRead + Unpin>(s: &mut S) -> Option<String> {
 }
 
 async fn serve_one<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, handler: Handler) {
-    let Some(head) = read_head(&mut s).await else { return };
+    let Some(head) = read_head(&mut s).await else {
+        return;
+    };
     let target = head.split_whitespace().nth(1).unwrap_or("/").to_string();
     // Absolute-form targets (through a proxy) carry scheme and host.
     let path = match target.split_once("://") {
-        Some((_, rest)) => rest.find('/').map(|i| rest[i..].to_string()).unwrap_or_else(|| "/".into()),
+        Some((_, rest)) => rest
+            .find('/')
+            .map(|i| rest[i..].to_string())
+            .unwrap_or_else(|| "/".into()),
         None => target,
     };
     let r = handler(&path);
@@ -97,17 +111,25 @@ fn start_connect_proxy(connect_status: u16, backend: SocketAddr) -> SocketAddr {
     std_listener.set_nonblocking(true).expect("nonblocking");
     let addr = std_listener.local_addr().expect("addr");
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
             loop {
-                let Ok((mut client, _)) = listener.accept().await else { continue };
+                let Ok((mut client, _)) = listener.accept().await else {
+                    continue;
+                };
                 tokio::spawn(async move {
-                    let Some(head) = read_head(&mut client).await else { return };
+                    let Some(head) = read_head(&mut client).await else {
+                        return;
+                    };
                     if !head.starts_with("CONNECT ") {
                         return;
                     }
-                    let answer = format!("HTTP/1.1 {connect_status} X\r\nContent-Length: 0\r\n\r\n");
+                    let answer =
+                        format!("HTTP/1.1 {connect_status} X\r\nContent-Length: 0\r\n\r\n");
                     let _ = client.write_all(answer.as_bytes()).await;
                     if connect_status != 200 {
                         return;
@@ -137,29 +159,46 @@ struct Ca {
 fn make_ca(common_name: &str) -> Ca {
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    params.distinguished_name.push(rcgen::DnType::CommonName, common_name);
-    params.distinguished_name.push(rcgen::DnType::OrganizationName, "Example Corp");
-    params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign, rcgen::KeyUsagePurpose::CrlSign];
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, common_name);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::OrganizationName, "Example Corp");
+    params.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
     let key = rcgen::KeyPair::generate().expect("key");
     let cert = params.self_signed(&key).expect("ca cert");
     Ca { cert, key }
 }
 
-fn server_config(chain: Vec<rustls::pki_types::CertificateDer<'static>>, key: &rcgen::KeyPair) -> Arc<rustls::ServerConfig> {
+fn server_config(
+    chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    key: &rcgen::KeyPair,
+) -> Arc<rustls::ServerConfig> {
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
-    let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .expect("server cert");
+    let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .expect("server cert");
     Arc::new(cfg)
 }
 
 /// A TLS server config whose leaf names `names` and is signed by `ca` (self-signed when None).
 fn tls_for(names: &[&str], ca: Option<&Ca>) -> Arc<rustls::ServerConfig> {
-    let mut params = rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).expect("params");
-    params.distinguished_name.push(rcgen::DnType::CommonName, names.first().copied().unwrap_or("leaf"));
+    let mut params =
+        rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .expect("params");
+    params.distinguished_name.push(
+        rcgen::DnType::CommonName,
+        names.first().copied().unwrap_or("leaf"),
+    );
     let key = rcgen::KeyPair::generate().expect("key");
     match ca {
         Some(ca) => {
@@ -201,7 +240,8 @@ fn run(cmd: &mut Command) -> (i32, String, String) {
 /// Runs `goxy doctor --json` with the given environment; skips the toolchain lookup.
 fn doctor_json(home: &Path, env: &[(&str, &str)], extra: &[&str]) -> (i32, Value) {
     let mut cmd = goxy(home);
-    cmd.args(["doctor", "--json", "--go", "/nonexistent/go"]).args(extra);
+    cmd.args(["doctor", "--json", "--go", "/nonexistent/go"])
+        .args(extra);
     if !extra.contains(&"--timeout-ms") {
         cmd.args(["--timeout-ms", "1500"]);
     }
@@ -209,16 +249,23 @@ fn doctor_json(home: &Path, env: &[(&str, &str)], extra: &[&str]) -> (i32, Value
         cmd.env(k, v);
     }
     let (code, stdout, stderr) = run(&mut cmd);
-    let json: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("doctor JSON: {e}\nstdout:{stdout}\nstderr:{stderr}"));
+    let json: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("doctor JSON: {e}\nstdout:{stdout}\nstderr:{stderr}"));
     (code, json)
 }
 
 fn cause(report: &Value) -> String {
-    report["first_failure"]["cause"].as_str().unwrap_or("").to_string()
+    report["first_failure"]["cause"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
 }
 
 fn message(report: &Value) -> String {
-    report["first_failure"]["message"].as_str().unwrap_or("").to_string()
+    report["first_failure"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
 }
 
 fn list_handler(versions: &'static str, sumdb_supported: bool) -> Handler {
@@ -241,22 +288,42 @@ fn doctor_healthy_proxy_with_sumdb_exits_zero_without_colours() {
     let home = tempdir();
     let addr = start_server(None, list_handler("v0.1.0\n", true));
     let url = format!("http://{addr}");
-    let (code, report) = doctor_json(home.path(), &[("GOPROXY", &url), ("GOSUMDB", "sumdb.test")], &[]);
+    let (code, report) = doctor_json(
+        home.path(),
+        &[("GOPROXY", &url), ("GOSUMDB", "sumdb.test")],
+        &[],
+    );
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["fetch_would_work"], true);
     assert_eq!(report["schema_version"], 1);
-    let roles: Vec<&str> = report["probes"].as_array().unwrap().iter().map(|p| p["role"].as_str().unwrap()).collect();
+    let roles: Vec<&str> = report["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["role"].as_str().unwrap())
+        .collect();
     assert_eq!(roles, vec!["proxy", "sumdb_supported", "sumdb"]);
     let sumdb = &report["probes"][2]["probe"];
     assert_eq!(sumdb["url"], format!("{url}/sumdb/sumdb.test/latest"));
-    let steps: Vec<&str> = report["probes"][0]["probe"]["steps"].as_array().unwrap().iter().map(|s| s["step"].as_str().unwrap()).collect();
+    let steps: Vec<&str> = report["probes"][0]["probe"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
     assert_eq!(steps, vec!["dns", "tcp", "http"]);
     assert_eq!(report["config"]["GOPROXY"]["source"], "environment");
 
     // Piped text output: no ANSI escapes, and the verdict is stated.
-    let (code, text, _) = run(goxy(home.path()).args(["doctor", "--go", "/nonexistent/go"]).env("GOPROXY", &url).env("GOSUMDB", "sumdb.test"));
+    let (code, text, _) = run(goxy(home.path())
+        .args(["doctor", "--go", "/nonexistent/go"])
+        .env("GOPROXY", &url)
+        .env("GOSUMDB", "sumdb.test"));
     assert_eq!(code, 0);
-    assert!(!text.contains('\x1b'), "ANSI escape in piped output:\n{text}");
+    assert!(
+        !text.contains('\x1b'),
+        "ANSI escape in piped output:\n{text}"
+    );
     assert!(text.contains("fetching modules would work"), "{text}");
 }
 
@@ -264,10 +331,18 @@ fn doctor_healthy_proxy_with_sumdb_exits_zero_without_colours() {
 fn doctor_names_403() {
     let home = tempdir();
     let addr = start_server(None, Arc::new(|_: &str| reply(403, "forbidden by policy")));
-    let (code, report) = doctor_json(home.path(), &[("GOPROXY", &format!("http://{addr}")), ("GOSUMDB", "off")], &[]);
+    let (code, report) = doctor_json(
+        home.path(),
+        &[("GOPROXY", &format!("http://{addr}")), ("GOSUMDB", "off")],
+        &[],
+    );
     assert_eq!(code, 1);
     assert_eq!(cause(&report), "http-403", "{report:#}");
-    assert!(report["findings"].as_array().unwrap().iter().any(|f| f["id"] == "gosumdb-off"));
+    assert!(report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["id"] == "gosumdb-off"));
 }
 
 #[test]
@@ -276,13 +351,21 @@ fn doctor_403_after_pipe_falls_through_to_next_entry() {
     let bad = start_server(None, Arc::new(|_: &str| reply(403, "")));
     let good = start_server(None, list_handler("v0.1.0\n", false));
     let goproxy = format!("http://{bad}|http://{good}");
-    let (code, report) = doctor_json(home.path(), &[("GOPROXY", &goproxy), ("GOSUMDB", "off")], &[]);
+    let (code, report) = doctor_json(
+        home.path(),
+        &[("GOPROXY", &goproxy), ("GOSUMDB", "off")],
+        &[],
+    );
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["probes"][0]["verdict"], "fall_through");
     assert_eq!(report["probes"][1]["verdict"], "ok");
     // With a comma, 403 is terminal.
     let goproxy = format!("http://{bad},http://{good}");
-    let (code, report) = doctor_json(home.path(), &[("GOPROXY", &goproxy), ("GOSUMDB", "off")], &[]);
+    let (code, report) = doctor_json(
+        home.path(),
+        &[("GOPROXY", &goproxy), ("GOSUMDB", "off")],
+        &[],
+    );
     assert_eq!(code, 1);
     assert_eq!(cause(&report), "http-403");
     assert_eq!(report["probes"][1]["verdict"], "skipped");
@@ -292,12 +375,26 @@ fn doctor_403_after_pipe_falls_through_to_next_entry() {
 fn doctor_names_server_errors_and_refused_connections() {
     let home = tempdir();
     let failing = start_server(None, Arc::new(|_: &str| reply(502, "bad gateway")));
-    let (code, report) = doctor_json(home.path(), &[("GOPROXY", &format!("http://{failing}")), ("GOSUMDB", "off")], &[]);
+    let (code, report) = doctor_json(
+        home.path(),
+        &[
+            ("GOPROXY", &format!("http://{failing}")),
+            ("GOSUMDB", "off"),
+        ],
+        &[],
+    );
     assert_eq!(code, 1);
     assert_eq!(cause(&report), "http-5xx");
 
     let port = closed_port();
-    let (code, report) = doctor_json(home.path(), &[("GOPROXY", &format!("http://127.0.0.1:{port}")), ("GOSUMDB", "off")], &[]);
+    let (code, report) = doctor_json(
+        home.path(),
+        &[
+            ("GOPROXY", &format!("http://127.0.0.1:{port}")),
+            ("GOSUMDB", "off"),
+        ],
+        &[],
+    );
     assert_eq!(code, 1);
     assert_eq!(cause(&report), "tcp-failed", "{report:#}");
     assert_eq!(report["probes"][0]["probe"]["failure"]["step"], "tcp");
@@ -306,14 +403,30 @@ fn doctor_names_server_errors_and_refused_connections() {
 #[test]
 fn doctor_reports_a_hanging_server_as_timeout_quickly() {
     let home = tempdir();
-    let slow = start_server(None, Arc::new(|_: &str| Reply { status: 200, body: b"v0.1.0\n".to_vec(), delay: Duration::from_secs(20) }));
+    let slow = start_server(
+        None,
+        Arc::new(|_: &str| Reply {
+            status: 200,
+            body: b"v0.1.0\n".to_vec(),
+            delay: Duration::from_secs(20),
+        }),
+    );
     let started = Instant::now();
-    let (code, report) = doctor_json(home.path(), &[("GOPROXY", &format!("http://{slow}")), ("GOSUMDB", "off")], &["--timeout-ms", "600"]);
+    let (code, report) = doctor_json(
+        home.path(),
+        &[("GOPROXY", &format!("http://{slow}")), ("GOSUMDB", "off")],
+        &["--timeout-ms", "600"],
+    );
     let took = started.elapsed();
     assert_eq!(code, 1);
     assert_eq!(cause(&report), "http-timeout", "{report:#}");
     assert!(took < Duration::from_secs(5), "took {took:?}");
-    let http = report["probes"][0]["probe"]["steps"].as_array().unwrap().last().cloned().unwrap();
+    let http = report["probes"][0]["probe"]["steps"]
+        .as_array()
+        .unwrap()
+        .last()
+        .cloned()
+        .unwrap();
     assert_eq!(http["step"], "http");
     assert!(http["ms"].as_u64().unwrap() >= 550);
 }
@@ -321,8 +434,15 @@ fn doctor_reports_a_hanging_server_as_timeout_quickly() {
 #[test]
 fn doctor_self_signed_tls() {
     let home = tempdir();
-    let addr = start_server(Some(tls_for(&["127.0.0.1"], None)), list_handler("v0.1.0\n", true));
-    let (code, report) = doctor_json(home.path(), &[("GOPROXY", &format!("https://{addr}")), ("GOSUMDB", "off")], &[]);
+    let addr = start_server(
+        Some(tls_for(&["127.0.0.1"], None)),
+        list_handler("v0.1.0\n", true),
+    );
+    let (code, report) = doctor_json(
+        home.path(),
+        &[("GOPROXY", &format!("https://{addr}")), ("GOSUMDB", "off")],
+        &[],
+    );
     assert_eq!(code, 1);
     assert_eq!(cause(&report), "tls-self-signed", "{report:#}");
     let tls = &report["probes"][0]["probe"]["tls"];
@@ -335,24 +455,53 @@ fn doctor_self_signed_tls() {
 fn doctor_flags_an_intercepting_ca() {
     let home = tempdir();
     let ca = make_ca("Example Corp Web Gateway CA");
-    let addr = start_server(Some(tls_for(&["127.0.0.1"], Some(&ca))), list_handler("v0.1.0\n", true));
-    let (code, report) = doctor_json(home.path(), &[("GOPROXY", &format!("https://{addr}")), ("GOSUMDB", "off")], &[]);
+    let addr = start_server(
+        Some(tls_for(&["127.0.0.1"], Some(&ca))),
+        list_handler("v0.1.0\n", true),
+    );
+    let (code, report) = doctor_json(
+        home.path(),
+        &[("GOPROXY", &format!("https://{addr}")), ("GOSUMDB", "off")],
+        &[],
+    );
     assert_eq!(code, 1);
     assert_eq!(cause(&report), "tls-unknown-authority", "{report:#}");
     let tls = &report["probes"][0]["probe"]["tls"];
     assert_eq!(tls["looks_intercepting"], true);
-    assert!(tls["issuer"].as_str().unwrap().contains("Example Corp Web Gateway CA"));
-    assert!(message(&report).contains("intercepting"), "{}", message(&report));
+    assert!(tls["issuer"]
+        .as_str()
+        .unwrap()
+        .contains("Example Corp Web Gateway CA"));
+    assert!(
+        message(&report).contains("intercepting"),
+        "{}",
+        message(&report)
+    );
     let fix = report["first_failure"]["fix"].as_str().unwrap();
-    assert!(fix.contains("SSL_CERT_FILE") && fix.contains("not the fix"), "{fix}");
+    assert!(
+        fix.contains("SSL_CERT_FILE") && fix.contains("not the fix"),
+        "{fix}"
+    );
 
     // Trusting that CA (as the fix says) makes the same server work.
     let ca_file = home.path().join("ca.pem");
     std::fs::write(&ca_file, ca.cert.pem()).unwrap();
-    let (code, report) = doctor_json(home.path(), &[("GOPROXY", &format!("https://{addr}")), ("GOSUMDB", "off")], &["--ca-file", ca_file.to_str().unwrap()]);
+    let (code, report) = doctor_json(
+        home.path(),
+        &[("GOPROXY", &format!("https://{addr}")), ("GOSUMDB", "off")],
+        &["--ca-file", ca_file.to_str().unwrap()],
+    );
     assert_eq!(code, 0, "{report:#}");
     // SSL_CERT_FILE is honoured the same way.
-    let (code, _) = doctor_json(home.path(), &[("GOPROXY", &format!("https://{addr}")), ("GOSUMDB", "off"), ("SSL_CERT_FILE", ca_file.to_str().unwrap())], &[]);
+    let (code, _) = doctor_json(
+        home.path(),
+        &[
+            ("GOPROXY", &format!("https://{addr}")),
+            ("GOSUMDB", "off"),
+            ("SSL_CERT_FILE", ca_file.to_str().unwrap()),
+        ],
+        &[],
+    );
     assert_eq!(code, 0);
 }
 
@@ -362,8 +511,15 @@ fn doctor_wrong_host_certificate() {
     let ca = make_ca("Test Root");
     let ca_file = home.path().join("ca.pem");
     std::fs::write(&ca_file, ca.cert.pem()).unwrap();
-    let addr = start_server(Some(tls_for(&["wrong.example"], Some(&ca))), list_handler("v0.1.0\n", true));
-    let (code, report) = doctor_json(home.path(), &[("GOPROXY", &format!("https://{addr}")), ("GOSUMDB", "off")], &["--ca-file", ca_file.to_str().unwrap()]);
+    let addr = start_server(
+        Some(tls_for(&["wrong.example"], Some(&ca))),
+        list_handler("v0.1.0\n", true),
+    );
+    let (code, report) = doctor_json(
+        home.path(),
+        &[("GOPROXY", &format!("https://{addr}")), ("GOSUMDB", "off")],
+        &["--ca-file", ca_file.to_str().unwrap()],
+    );
     assert_eq!(code, 1);
     assert_eq!(cause(&report), "tls-wrong-host", "{report:#}");
     assert!(message(&report).contains("wrong.example"));
@@ -376,20 +532,36 @@ fn doctor_goes_through_https_proxy_and_reports_the_hop() {
     let ca_file = home.path().join("ca.pem");
     std::fs::write(&ca_file, ca.cert.pem()).unwrap();
     // The target name is never resolved: the proxy does that (here: it always tunnels to the backend).
-    let backend = start_server(Some(tls_for(&["goxy-test.invalid"], Some(&ca))), list_handler("v0.1.0\n", true));
+    let backend = start_server(
+        Some(tls_for(&["goxy-test.invalid"], Some(&ca))),
+        list_handler("v0.1.0\n", true),
+    );
     let proxy = start_connect_proxy(200, backend);
     let proxy_url = format!("http://{proxy}");
-    let env = [("GOPROXY", "https://goxy-test.invalid"), ("GOSUMDB", "off"), ("HTTPS_PROXY", proxy_url.as_str())];
+    let env = [
+        ("GOPROXY", "https://goxy-test.invalid"),
+        ("GOSUMDB", "off"),
+        ("HTTPS_PROXY", proxy_url.as_str()),
+    ];
     let (code, report) = doctor_json(home.path(), &env, &["--ca-file", ca_file.to_str().unwrap()]);
     assert_eq!(code, 0, "{report:#}");
     let probe = &report["probes"][0]["probe"];
     assert_eq!(probe["via_proxy"], proxy_url);
-    let steps: Vec<&str> = probe["steps"].as_array().unwrap().iter().map(|s| s["step"].as_str().unwrap()).collect();
+    let steps: Vec<&str> = probe["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
     assert_eq!(steps, vec!["dns", "tcp", "proxy_connect", "tls", "http"]);
 
     let refusing = start_connect_proxy(403, backend);
     let refusing_url = format!("http://{refusing}");
-    let env = [("GOPROXY", "https://goxy-test.invalid"), ("GOSUMDB", "off"), ("HTTPS_PROXY", refusing_url.as_str())];
+    let env = [
+        ("GOPROXY", "https://goxy-test.invalid"),
+        ("GOSUMDB", "off"),
+        ("HTTPS_PROXY", refusing_url.as_str()),
+    ];
     let (code, report) = doctor_json(home.path(), &env, &["--ca-file", ca_file.to_str().unwrap()]);
     assert_eq!(code, 1);
     assert_eq!(cause(&report), "proxy-connect-refused", "{report:#}");
@@ -400,13 +572,32 @@ fn doctor_config_traps() {
     let home = tempdir();
     let addr = start_server(None, list_handler("v0.1.0\n", true));
     let url = format!("http://{addr}");
-    std::fs::write(home.path().join("goenv"), "GOPROXY=https://other.example\nGOPRIVATE=git.corp.example\n").unwrap();
-    let env = [("GOPROXY", url.as_str()), ("GOSUMDB", "off"), ("GOFLAGS", "-insecure"), ("GONOSUMDB", "other.example")];
+    std::fs::write(
+        home.path().join("goenv"),
+        "GOPROXY=https://other.example\nGOPRIVATE=git.corp.example\n",
+    )
+    .unwrap();
+    let env = [
+        ("GOPROXY", url.as_str()),
+        ("GOSUMDB", "off"),
+        ("GOFLAGS", "-insecure"),
+        ("GONOSUMDB", "other.example"),
+    ];
     let (code, report) = doctor_json(home.path(), &env, &[]);
     assert_eq!(code, 1, "a removed flag in GOFLAGS breaks every go command");
     assert_eq!(cause(&report), "goflags-removed-flag");
-    let ids: Vec<&str> = report["findings"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
-    for want in ["env-overrides-goenv-file", "goflags-removed-flag", "gosumdb-off", "goprivate-not-in-gonosumdb"] {
+    let ids: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    for want in [
+        "env-overrides-goenv-file",
+        "goflags-removed-flag",
+        "gosumdb-off",
+        "goprivate-not-in-gonosumdb",
+    ] {
         assert!(ids.contains(&want), "missing {want} in {ids:?}");
     }
     assert_eq!(report["config"]["GOPRIVATE"]["source"], "goenv_file");
@@ -446,13 +637,27 @@ fn mirrors_scores_stale_and_no_sumdb_and_down() {
     let home = tempdir();
     let (catalog, good, _, nosumdb) = mirrors_catalog(home.path());
     let mut cmd = goxy(home.path());
-    cmd.args(["mirrors", "--json", "--only-catalog", "--go", "/nonexistent/go", "--timeout-ms", "1500", "--catalog"])
-        .arg(&catalog)
-        .env("GOSUMDB", "sumdb.test");
+    cmd.args([
+        "mirrors",
+        "--json",
+        "--only-catalog",
+        "--go",
+        "/nonexistent/go",
+        "--timeout-ms",
+        "1500",
+        "--catalog",
+    ])
+    .arg(&catalog)
+    .env("GOSUMDB", "sumdb.test");
     let (code, stdout, stderr) = run(&mut cmd);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
-    let by_name: HashMap<&str, &Value> = report["mirrors"].as_array().unwrap().iter().map(|m| (m["name"].as_str().unwrap(), m)).collect();
+    let by_name: HashMap<&str, &Value> = report["mirrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["name"].as_str().unwrap(), m))
+        .collect();
     assert_eq!(report["newest_version"], "v0.2.0");
     assert_eq!(by_name["good"]["fresh"], true);
     assert_eq!(by_name["good"]["sumdb_supported"], true);
@@ -461,15 +666,34 @@ fn mirrors_scores_stale_and_no_sumdb_and_down() {
     assert_eq!(by_name["stale"]["newest_version"], "v0.1.0");
     assert_eq!(by_name["nosumdb"]["sumdb_supported"], false);
     assert_eq!(by_name["down"]["successes"], 0);
-    assert!(by_name["down"]["last_error"].as_str().unwrap().contains("tcp"));
-    assert_eq!(report["recommended_goproxy"], format!("http://{good}|http://{nosumdb},direct"));
+    assert!(by_name["down"]["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("tcp"));
+    assert_eq!(
+        report["recommended_goproxy"],
+        format!("http://{good}|http://{nosumdb},direct")
+    );
 
     // Text output names the stale mirror and has no colours when piped.
     let mut cmd = goxy(home.path());
-    cmd.args(["mirrors", "--only-catalog", "--go", "/nonexistent/go", "--rounds", "1", "--catalog"]).arg(&catalog).env("GOSUMDB", "sumdb.test");
+    cmd.args([
+        "mirrors",
+        "--only-catalog",
+        "--go",
+        "/nonexistent/go",
+        "--rounds",
+        "1",
+        "--catalog",
+    ])
+    .arg(&catalog)
+    .env("GOSUMDB", "sumdb.test");
     let (code, text, _) = run(&mut cmd);
     assert_eq!(code, 0);
-    assert!(text.contains("STALE") && text.contains("Recommended: GOPROXY="), "{text}");
+    assert!(
+        text.contains("STALE") && text.contains("Recommended: GOPROXY="),
+        "{text}"
+    );
     assert!(!text.contains('\x1b'));
 }
 
@@ -483,15 +707,30 @@ fn mirrors_apply_writes_goenv_only_with_yes() {
     let (catalog, good, _, nosumdb) = mirrors_catalog(home.path());
     let goenv = home.path().join("goenv");
     let base = |cmd: &mut Command| {
-        cmd.args(["mirrors", "--only-catalog", "--rounds", "1", "--apply", "--goprivate", "git.corp.example", "--catalog"])
-            .arg(&catalog)
-            .env("GOSUMDB", "sumdb.test");
+        cmd.args([
+            "mirrors",
+            "--only-catalog",
+            "--rounds",
+            "1",
+            "--apply",
+            "--goprivate",
+            "git.corp.example",
+            "--catalog",
+        ])
+        .arg(&catalog)
+        .env("GOSUMDB", "sumdb.test");
     };
     let mut cmd = goxy(home.path());
     base(&mut cmd);
     let (code, _, stderr) = run(&mut cmd);
-    assert_eq!(code, 2, "stdin is not a terminal: must refuse without --yes\n{stderr}");
-    assert!(stderr.contains("+ GOPROXY=") && stderr.contains("--yes"), "{stderr}");
+    assert_eq!(
+        code, 2,
+        "stdin is not a terminal: must refuse without --yes\n{stderr}"
+    );
+    assert!(
+        stderr.contains("+ GOPROXY=") && stderr.contains("--yes"),
+        "{stderr}"
+    );
     assert!(!goenv.exists(), "nothing written without --yes");
 
     let mut cmd = goxy(home.path());
@@ -500,7 +739,10 @@ fn mirrors_apply_writes_goenv_only_with_yes() {
     let (code, _, stderr) = run(&mut cmd);
     assert_eq!(code, 0, "{stderr}");
     let written = std::fs::read_to_string(&goenv).unwrap();
-    assert!(written.contains(&format!("GOPROXY=http://{good}|http://{nosumdb},direct")), "{written}");
+    assert!(
+        written.contains(&format!("GOPROXY=http://{good}|http://{nosumdb},direct")),
+        "{written}"
+    );
     assert!(written.contains("GOPRIVATE=git.corp.example"), "{written}");
 }
 
@@ -516,7 +758,15 @@ fn env_prints_each_shell() {
         ("goenv", "GOPROXY=http://127.0.0.1:8080"),
     ];
     for (shell, want) in cases {
-        let (code, out, err) = run(goxy(home.path()).args(["env", "--shell", shell, "--server", "http://127.0.0.1:8080/", "--goprivate", "git.corp.example"]));
+        let (code, out, err) = run(goxy(home.path()).args([
+            "env",
+            "--shell",
+            shell,
+            "--server",
+            "http://127.0.0.1:8080/",
+            "--goprivate",
+            "git.corp.example",
+        ]));
         assert_eq!(code, 0, "{err}");
         assert!(out.lines().any(|l| l == want), "{shell}: {out}");
         assert!(out.contains("GOPRIVATE"), "{out}");
@@ -535,22 +785,39 @@ struct Fixture {
 fn module_fixture() -> Fixture {
     let mut files = HashMap::new();
     let mut go_sum = String::new();
-    for (path, escaped, version) in [("example.com/hello", "example.com/hello", "v1.0.0"), ("example.com/Upper", "example.com/!upper", "v0.1.0")] {
+    for (path, escaped, version) in [
+        ("example.com/hello", "example.com/hello", "v1.0.0"),
+        ("example.com/Upper", "example.com/!upper", "v0.1.0"),
+    ] {
         let go_mod = format!("module {path}\n\ngo 1.21\n");
         let source = b"package hello\n\nfunc Hello() string { return \"hi\" }\n".to_vec();
         let zip = goxy_zip::create_zip(
             path,
             version,
             &[
-                goxy_zip::SourceFile { path: "go.mod", kind: goxy_zip::FileKind::Regular, data: go_mod.as_bytes() },
-                goxy_zip::SourceFile { path: "hello.go", kind: goxy_zip::FileKind::Regular, data: &source },
+                goxy_zip::SourceFile {
+                    path: "go.mod",
+                    kind: goxy_zip::FileKind::Regular,
+                    data: go_mod.as_bytes(),
+                },
+                goxy_zip::SourceFile {
+                    path: "hello.go",
+                    kind: goxy_zip::FileKind::Regular,
+                    data: &source,
+                },
             ],
         )
         .expect("create zip");
         go_sum.push_str(&format!("{path} {version} {}\n", zip.h1));
-        go_sum.push_str(&format!("{path} {version}/go.mod {}\n", goxy_zip::hash_go_mod(go_mod.as_bytes())));
+        go_sum.push_str(&format!(
+            "{path} {version}/go.mod {}\n",
+            goxy_zip::hash_go_mod(go_mod.as_bytes())
+        ));
         let prefix = format!("/{escaped}/@v/{version}");
-        files.insert(format!("{prefix}.info"), format!("{{\"Version\":\"{version}\",\"Time\":\"2024-01-01T00:00:00Z\"}}").into_bytes());
+        files.insert(
+            format!("{prefix}.info"),
+            format!("{{\"Version\":\"{version}\",\"Time\":\"2024-01-01T00:00:00Z\"}}").into_bytes(),
+        );
         files.insert(format!("{prefix}.mod"), go_mod.into_bytes());
         files.insert(format!("{prefix}.zip"), zip.zip);
     }
@@ -559,10 +826,13 @@ fn module_fixture() -> Fixture {
 
 fn static_server(files: HashMap<String, Vec<u8>>) -> SocketAddr {
     let files = Arc::new(files);
-    start_server(None, Arc::new(move |path: &str| match files.get(path) {
-        Some(b) => reply(200, b.clone()),
-        None => reply(404, "not found"),
-    }))
+    start_server(
+        None,
+        Arc::new(move |path: &str| match files.get(path) {
+            Some(b) => reply(200, b.clone()),
+            None => reply(404, "not found"),
+        }),
+    )
 }
 
 #[test]
@@ -572,29 +842,58 @@ fn prewarm_fetches_and_verifies_against_go_sum() {
     let project = home.path().join("project");
     std::fs::create_dir_all(&project).unwrap();
     std::fs::write(project.join("go.sum"), &fx.go_sum).unwrap();
-    std::fs::write(project.join("go.mod"), "module example.com/app\n\nrequire example.com/hello v1.0.0\n").unwrap();
+    std::fs::write(
+        project.join("go.mod"),
+        "module example.com/app\n\nrequire example.com/hello v1.0.0\n",
+    )
+    .unwrap();
 
     let good = static_server(fx.files.clone());
-    let (code, out, err) = run(goxy(home.path()).args(["prewarm", "--proxy", &format!("http://{good}")]).arg(&project));
+    let (code, out, err) = run(goxy(home.path())
+        .args(["prewarm", "--proxy", &format!("http://{good}")])
+        .arg(&project));
     assert_eq!(code, 0, "{out}\n{err}");
-    assert!(out.contains("2 module versions: 2 ok, 0 failed to fetch, 0 did not match go.sum"), "{out}");
-    assert!(!out.contains('\x1b') && !err.contains('\x1b'), "no progress bar or colours when piped");
+    assert!(
+        out.contains("2 module versions: 2 ok, 0 failed to fetch, 0 did not match go.sum"),
+        "{out}"
+    );
+    assert!(
+        !out.contains('\x1b') && !err.contains('\x1b'),
+        "no progress bar or colours when piped"
+    );
 
     // go.mod input, proxy from GOPROXY's first http entry.
-    let (code, out, _) = run(goxy(home.path()).args(["prewarm"]).arg(project.join("go.mod")).env("GOPROXY", format!("http://{good},direct")));
+    let (code, out, _) = run(goxy(home.path())
+        .args(["prewarm"])
+        .arg(project.join("go.mod"))
+        .env("GOPROXY", format!("http://{good},direct")));
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("1 module versions: 1 ok"), "{out}");
 
     // A tampered go.mod and a missing zip are both reported, and the exit code says so.
     let mut bad_files = fx.files.clone();
-    bad_files.insert("/example.com/hello/@v/v1.0.0.mod".into(), b"module example.com/hello\n\ngo 1.22\n".to_vec());
+    bad_files.insert(
+        "/example.com/hello/@v/v1.0.0.mod".into(),
+        b"module example.com/hello\n\ngo 1.22\n".to_vec(),
+    );
     bad_files.remove("/example.com/!upper/@v/v0.1.0.zip");
     let bad = static_server(bad_files);
-    let (code, out, _) = run(goxy(home.path()).args(["prewarm", "--proxy", &format!("http://{bad}")]).arg(project.join("go.sum")));
+    let (code, out, _) = run(goxy(home.path())
+        .args(["prewarm", "--proxy", &format!("http://{bad}")])
+        .arg(project.join("go.sum")));
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("MISMATCH: example.com/hello@v1.0.0: go.mod hash mismatch"), "{out}");
-    assert!(out.contains("fetch failed: example.com/Upper@v0.1.0") && out.contains("404"), "{out}");
-    assert!(out.contains("0 ok, 1 failed to fetch, 1 did not match go.sum"), "{out}");
+    assert!(
+        out.contains("MISMATCH: example.com/hello@v1.0.0: go.mod hash mismatch"),
+        "{out}"
+    );
+    assert!(
+        out.contains("fetch failed: example.com/Upper@v0.1.0") && out.contains("404"),
+        "{out}"
+    );
+    assert!(
+        out.contains("0 ok, 1 failed to fetch, 1 did not match go.sum"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -603,7 +902,9 @@ fn prewarm_rejects_bad_input() {
     let sum = home.path().join("go.sum");
     let mut f = std::fs::File::create(&sum).unwrap();
     writeln!(f, "not a line").unwrap();
-    let (code, _, err) = run(goxy(home.path()).args(["prewarm", "--proxy", "http://127.0.0.1:9"]).arg(&sum));
+    let (code, _, err) = run(goxy(home.path())
+        .args(["prewarm", "--proxy", "http://127.0.0.1:9"])
+        .arg(&sum));
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("go.sum line 1"), "{err}");
 }
