@@ -304,6 +304,10 @@ pub fn read_tile_data(t: &Tile, r: &(impl HashReader + ?Sized)) -> Result<Vec<u8
     }
     let start = shl(t.n, u64::from(t.h));
     let level = u32::try_from(t.hash_level()).map_err(|_| Error::Internal("tile level"))?;
+    // Ask for the last hash first so a tile beyond the storage fails before
+    // anything of tile size is allocated.
+    let last = stored_hash_index(level, start.wrapping_add(u64::from(t.w) - 1));
+    r.read_hashes(&[last])?;
     let indexes: Vec<u64> = (0..u64::from(t.w))
         .map(|i| stored_hash_index(level, start.wrapping_add(i)))
         .collect();
