@@ -401,8 +401,8 @@ impl GitRepo {
     /// `git archive --format=zip` of `commit`, limited to `dir` when non-empty.
     pub async fn archive(&self, commit: &str, dir: &str, limit: u64) -> Result<Vec<u8>, DirectError> {
         let mut args = vec!["archive", "--format=zip", "--prefix=prefix/", "--end-of-options", commit];
+        // After --end-of-options every argument is a pathspec; no "--" needed (it would be a pathspec itself).
         if !dir.is_empty() {
-            args.push("--");
             args.push(dir);
         }
         match self.run(&args, limit).await {
