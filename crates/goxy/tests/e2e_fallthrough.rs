@@ -10,9 +10,9 @@ use goxy_testkit::{
     have_go, http_get_timeout, make_fixture, Fault, GoxyProcess, HttpResponse, Upstream,
 };
 
-/// goxy flags that shorten the upstream response deadline so the hang cases
-/// finish quickly.
-const SHORT_UPSTREAM_TIMEOUT: &[&str] = &["--upstream-timeout", "2"];
+/// A goxy config file that shortens the upstream deadlines (seconds) so the
+/// hang cases finish quickly.
+const SHORT_TIMEOUTS_TOML: &str = "[timeouts]\nconnect = 2\nheaders = 2\nbody_idle = 2\n";
 
 const INFO: &str = "/example.test/dep10/@v/v1.1.0.info";
 const LIST: &str = "/example.test/dep10/@v/list";
@@ -100,11 +100,16 @@ fn run_case(case: &Case, proxy_dir: &Path, tmp: &Path) -> Result<(), String> {
     a.set_global_fault(Some(case.fault_a.clone()));
     b.set_global_fault(case.fault_b.clone());
     let list = format!("{}{}{}", a.url(), case.sep, b.url());
+    std::fs::create_dir_all(tmp).map_err(|e| format!("create {}: {e}", tmp.display()))?;
+    let config = tmp.join("goxy.toml");
+    std::fs::write(&config, SHORT_TIMEOUTS_TOML)
+        .map_err(|e| format!("write {}: {e}", config.display()))?;
+    let config = config.to_string_lossy();
     let goxy = GoxyProcess::serve(
         Path::new(env!("CARGO_BIN_EXE_goxy")),
-        tmp,
+        &tmp.join("cache"),
         &list,
-        SHORT_UPSTREAM_TIMEOUT,
+        &["--config", &config],
     )
     .map_err(|e| e.to_string())?;
     let name = format!(
@@ -157,8 +162,8 @@ fn fall_through_matrix() {
             .enumerate()
             .map(|(i, case)| {
                 let proxy_dir = &fixture.proxy_dir;
-                let cache = tmp.path().join(format!("cache-{i}"));
-                scope.spawn(move || run_case(case, proxy_dir, &cache))
+                let case_dir = tmp.path().join(format!("case-{i}"));
+                scope.spawn(move || run_case(case, proxy_dir, &case_dir))
             })
             .collect();
         handles
