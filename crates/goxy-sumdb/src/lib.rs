@@ -39,6 +39,19 @@
 //! persist(&log.trusted().unwrap().note);
 //! ```
 //! Tile height is 8 ([`tile::GO_TILE_HEIGHT`]) as in the Go command.
+//!
+//! # Notes for callers
+//! - After a successful `finish_lookup` / `merge` / `verify_record`, every
+//!   tile the matching `tiles_for_*` listed has been authenticated; cache
+//!   exactly those tiles with the bytes [`TileSet::get`] returns for them
+//!   (a full tile standing in for a partial one is authenticated only in
+//!   its prefix). Never cache tiles from a failed check.
+//! - [`TrustedLog`] is plain data: share it behind a lock. If the trusted
+//!   tree advanced between `plan_lookup` and `finish_lookup`, the planned
+//!   tiles may not suffice ([`Error::MissingTile`]); plan again.
+//! - [`Error::is_security_event`] separates misbehaviour (forks, rollbacks,
+//!   bad signatures, tampered or forged tiles, empty or unrelated records,
+//!   hash mismatches) from malformed or missing input.
 
 mod b64;
 mod error;

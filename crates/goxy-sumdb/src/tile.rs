@@ -677,23 +677,36 @@ pub fn tiles_for_tree_proof(a: &Tree, b: &Tree, h: u32) -> Result<Vec<Tile>, Err
     tiles_for_hashes(newer, h, &tlog::tree_cover_indexes(older.n)?)
 }
 
-/// The hash the larger of `a`, `b` implies for the smaller one's size,
-/// computed from the larger tree's authenticated tiles; `Ok(true)` when it
-/// equals the smaller tree's hash, i.e. the trees are consistent (x/mod
-/// `Client.checkTrees`). Inconsistent trees are proof of a fork; this
-/// function reports the fact and leaves the wording to the caller, see
-/// [`crate::TrustedLog`].
-pub fn verify_consistency(a: &Tree, b: &Tree, h: u32, tiles: &TileSet) -> Result<bool, Error> {
-    let (older, newer) = order_trees(a, b);
+/// Checks that `trusted` and `candidate` can belong to one append-only log:
+/// the larger tree's authenticated tiles must imply the smaller tree's hash
+/// at its size (x/mod `Client.checkTrees`). `tiles` holds
+/// [`tiles_for_tree_proof`]. Inconsistent trees are proof of a fork:
+/// [`Error::Fork`] with both heads (notes left empty; [`crate::TrustedLog`]
+/// fills them in).
+pub fn verify_consistency(
+    trusted: &Tree,
+    candidate: &Tree,
+    h: u32,
+    tiles: &TileSet,
+) -> Result<(), Error> {
+    let (older, newer) = order_trees(trusted, candidate);
     check_tree_args(newer, h)?;
-    if older.n == newer.n {
-        return Ok(older.hash == newer.hash);
+    let consistent = if older.n == newer.n {
+        older.hash == newer.hash
+    } else if older.n == 0 {
+        older.hash == tlog::empty_tree_hash()
+    } else {
+        tlog::tree_hash(older.n, &TileHashReader::new(*newer, h, tiles))? == older.hash
+    };
+    if consistent {
+        return Ok(());
     }
-    if older.n == 0 {
-        return Ok(older.hash == tlog::empty_tree_hash());
-    }
-    let implied = tlog::tree_hash(older.n, &TileHashReader::new(*newer, h, tiles))?;
-    Ok(implied == older.hash)
+    Err(Error::Fork(Box::new(crate::ForkEvidence {
+        trusted: *trusted,
+        trusted_note: String::new(),
+        candidate: *candidate,
+        candidate_note: String::new(),
+    })))
 }
 
 /// The stored-hash indexes a tile holds (for a data tile: its leaves).
@@ -1003,12 +1016,15 @@ mod tests {
             }
             for old in &trees {
                 let set = log.fetch(&tiles_for_tree_proof(old, &tree, 2).unwrap());
-                assert_eq!(verify_consistency(old, &tree, 2, &set), Ok(true));
+                assert_eq!(verify_consistency(old, &tree, 2, &set), Ok(()));
+                assert_eq!(verify_consistency(&tree, old, 2, &set), Ok(()));
                 let forked = Tree {
                     n: old.n,
                     hash: record_hash(b"fork"),
                 };
-                assert_eq!(verify_consistency(&forked, &tree, 2, &set), Ok(false));
+                assert!(verify_consistency(&forked, &tree, 2, &set)
+                    .unwrap_err()
+                    .is_fork());
             }
         }
     }

@@ -136,13 +136,17 @@ impl TrustedLog {
             self.trusted = Some(candidate);
             return Ok(MergeOutcome::Advanced { from: None, to });
         };
-        if !tile::verify_consistency(&trusted.tree, &candidate.tree, self.height, tiles)? {
-            return Err(Error::Fork(Box::new(ForkEvidence {
-                trusted: trusted.tree,
-                trusted_note: String::from_utf8_lossy(&trusted.note).into_owned(),
-                candidate: candidate.tree,
-                candidate_note: String::from_utf8_lossy(&candidate.note).into_owned(),
-            })));
+        match tile::verify_consistency(&trusted.tree, &candidate.tree, self.height, tiles) {
+            Ok(()) => {}
+            Err(Error::Fork(_)) => {
+                return Err(Error::Fork(Box::new(ForkEvidence {
+                    trusted: trusted.tree,
+                    trusted_note: String::from_utf8_lossy(&trusted.note).into_owned(),
+                    candidate: candidate.tree,
+                    candidate_note: String::from_utf8_lossy(&candidate.note).into_owned(),
+                })))
+            }
+            Err(other) => return Err(other),
         }
         let (from, to) = (trusted.tree, candidate.tree);
         if to.n > from.n {
