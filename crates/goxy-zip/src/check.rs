@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{ZipError, ZipErrorKind};
 use crate::h1::{hash1_from_digests, hex_digest};
 use crate::modrules::{check_module_version, path_clean, CollisionChecker};
-use crate::reader::{inflate_entry, read_entries, ContainerError};
+use crate::reader::{inflate_entry, read_entries, ContainerError, Inflater};
 use crate::{MAX_GO_MOD, MAX_LICENSE, MAX_ZIP_FILE};
 
 /// What [`check_zip`] learned about an accepted zip.
@@ -179,13 +179,14 @@ fn check_inner(module_path: &str, version: &str, zip: &[u8]) -> Result<CheckedZi
     let mut go_mod = None;
     let mut file_count = 0usize;
     let mut digests = Vec::with_capacity(entries.len());
+    let mut inflater = Inflater::new();
     for (entry, name) in entries.iter().zip(names) {
         let mut hasher = Sha256::new();
         if !name.ends_with('/') {
             file_count += 1;
             let keep = name == go_mod_name;
             let mut kept = Vec::new();
-            inflate_entry(entry, |chunk| {
+            inflate_entry(&mut inflater, entry, |chunk| {
                 hasher.update(chunk);
                 if keep {
                     kept.extend_from_slice(chunk);

@@ -1,10 +1,8 @@
 //! Module zip creation from a file list, by x/mod `zip.Create` / `checkFiles` rules.
 
 use std::collections::HashSet;
-use std::io::Write as _;
 
-use flate2::write::DeflateEncoder;
-use flate2::Compression;
+use flate2::{Compress, Compression, FlushCompress, Status};
 
 use crate::error::{ZipError, ZipErrorKind};
 use crate::gomod::{go_lang_at_least_1_24, root_go_lang};
@@ -293,8 +291,26 @@ pub(crate) fn is_vendored_package(name: &str, go_1_24: bool) -> bool {
         .is_some_and(|rest| rest.contains(&b'/'))
 }
 
-fn write_err(e: std::io::Error) -> ZipError {
-    ZipError::new(ZipErrorKind::InvalidContent, format!("writing zip: {e}"))
+/// Raw-deflates `data` into `out` (cleared first).
+fn deflate_into(compressor: &mut Compress, data: &[u8], out: &mut Vec<u8>) -> Result<(), ZipError> {
+    compressor.reset();
+    out.clear();
+    out.reserve(data.len() / 2 + 64);
+    loop {
+        let consumed = usize::try_from(compressor.total_in()).unwrap_or(usize::MAX);
+        let input = data.get(consumed..).unwrap_or(&[]);
+        if out.capacity() - out.len() < 64 {
+            out.reserve(out.capacity().max(4096));
+        }
+        let status = compressor
+            .compress_vec(input, out, FlushCompress::Finish)
+            .map_err(|e| {
+                ZipError::new(ZipErrorKind::InvalidContent, format!("deflate failed: {e}"))
+            })?;
+        if status == Status::StreamEnd {
+            return Ok(());
+        }
+    }
 }
 
 /// Writes file entries (deflate, zero timestamps, sizes in the local header,
@@ -303,10 +319,11 @@ fn write_zip<'a>(files: impl Iterator<Item = (&'a str, &'a [u8])>) -> Result<Vec
     let mut out: Vec<u8> = Vec::new();
     let mut central: Vec<u8> = Vec::new();
     let mut count: u64 = 0;
+    // One compressor, reset per entry: its state is large to allocate.
+    let mut compressor = Compress::new(Compression::default(), false);
+    let mut compressed = Vec::new();
     for (name, data) in files {
-        let mut enc = DeflateEncoder::new(Vec::new(), Compression::default());
-        enc.write_all(data).map_err(write_err)?;
-        let compressed = enc.finish().map_err(write_err)?;
+        deflate_into(&mut compressor, data, &mut compressed).map_err(|e| e.with_entry(name))?;
         let crc = crc32fast::hash(data);
         // Sizes are bounded by MAX_ZIP_FILE (500 MiB), so they fit 32 bits; so do offsets.
         let (Ok(csize), Ok(usize_), Ok(offset), Ok(name_len)) = (

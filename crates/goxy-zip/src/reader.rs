@@ -573,9 +573,26 @@ fn check_local_header<'a>(
     )
 }
 
+/// Reusable decompression state: allocating it per entry dominated the cost
+/// of zips with many small files.
+pub(crate) struct Inflater {
+    state: Decompress,
+    buf: Vec<u8>,
+}
+
+impl Inflater {
+    pub(crate) fn new() -> Self {
+        Inflater {
+            state: Decompress::new(false),
+            buf: vec![0u8; 64 * 1024],
+        }
+    }
+}
+
 /// Decompresses one entry into `sink` in chunks, enforcing the declared size
 /// (never producing more than it) and the CRC.
 pub(crate) fn inflate_entry(
+    reusable: &mut Inflater,
     entry: &RawEntry<'_>,
     mut sink: impl FnMut(&[u8]),
 ) -> Result<(), ContainerError> {
@@ -592,14 +609,17 @@ pub(crate) fn inflate_entry(
             sink(entry.data);
         }
         METHOD_DEFLATE => {
-            let mut inflater = Decompress::new(false);
-            let mut buf = vec![0u8; 64 * 1024];
+            let Inflater {
+                state: inflater,
+                buf,
+            } = reusable;
+            inflater.reset(false);
             loop {
                 let in_pos = usize::try_from(inflater.total_in()).unwrap_or(usize::MAX);
                 let input = entry.data.get(in_pos..).unwrap_or(&[]);
                 let before_in = inflater.total_in();
                 let before_out = inflater.total_out();
-                let status = match inflater.decompress(input, &mut buf, FlushDecompress::None) {
+                let status = match inflater.decompress(input, buf, FlushDecompress::None) {
                     Ok(s) => s,
                     Err(e) => return fail_entry(entry.name, format!("invalid deflate data: {e}")),
                 };
