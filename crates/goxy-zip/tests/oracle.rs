@@ -31,7 +31,8 @@ fn run(tool: &Path, args: &[&str]) -> Result<String, String> {
         "zip-oracle {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = String::from_utf8(out.stdout).unwrap();
+    // Error messages may quote raw bytes of corrupted names.
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let line = text.trim_end();
     if let Some(h1) = line.strip_prefix("ok ") {
         Ok(h1.to_string())
@@ -286,4 +287,165 @@ fn random_trees_agree_with_xmod_create_from_dir() {
         agreed_ok >= 60 && agreed_err >= 60,
         "ok {agreed_ok}, err {agreed_err}"
     );
+}
+
+/// Random entry-name lists in honest containers: goxy and x/mod (CheckZip +
+/// HashZip + Unzip) must agree exactly, directory entries included.
+#[test]
+fn random_entry_lists_agree_with_xmod_check_zip() {
+    let Some(tool) = oracle() else { return };
+    let mut rng = StdRng::seed_from_u64(0x2c4e_77a1);
+    let dir = tempfile::tempdir().unwrap();
+    let zip_path = dir.path().join("r.zip");
+    let (mut agreed_ok, mut agreed_err) = (0, 0);
+    for case in 0..200 {
+        let mut entries = Vec::new();
+        for _ in 0..rng.gen_range(0..8) {
+            let depth = rng.gen_range(1..4);
+            let parts: Vec<&str> = (0..depth)
+                .map(|_| {
+                    *if rng.gen_bool(0.05) { HAZARD } else { GOOD }
+                        .choose(&mut rng)
+                        .unwrap()
+                })
+                .collect();
+            let rel = parts.join("/");
+            let name = match rng.gen_range(0..30) {
+                0 => format!("example.com/other@v1.0.0/{rel}"),
+                1 => format!("example.com/m@v1.0.0/{rel}/"),
+                2 => "example.com/m@v1.0.0/".to_string(),
+                3 => format!("example.com/m@v1.0.0/{rel}/../x"),
+                _ => format!("example.com/m@v1.0.0/{rel}"),
+            };
+            let data: Vec<u8> = if name.ends_with('/') {
+                Vec::new()
+            } else {
+                (0..rng.gen_range(0..300)).map(|_| rng.gen()).collect()
+            };
+            let mut entry = TestEntry::new(name, data);
+            if rng.gen_bool(0.3) {
+                entry.method = 0;
+            }
+            entry.descriptor = rng.gen_bool(0.3);
+            entries.push(entry);
+        }
+        let zip = build_zip(&entries);
+        std::fs::write(&zip_path, &zip).unwrap();
+        let go = run(
+            &tool,
+            &[
+                "check",
+                zip_path.to_str().unwrap(),
+                "example.com/m",
+                "v1.0.0",
+            ],
+        );
+        let ours = check_zip("example.com/m", "v1.0.0", &zip);
+        let names: Vec<String> = entries
+            .iter()
+            .map(|e| String::from_utf8_lossy(&e.name).into_owned())
+            .collect();
+        match (&go, &ours) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!(a, &b.h1, "case {case}: {names:?}");
+                agreed_ok += 1;
+            }
+            (Err(_), Err(_)) => agreed_err += 1,
+            _ => panic!(
+                "case {case}: x/mod {go:?}, goxy {:?} for {names:?}",
+                ours.map(|c| c.h1)
+            ),
+        }
+    }
+    eprintln!("random entry lists: {agreed_ok} accepted by both, {agreed_err} rejected by both");
+    assert!(
+        agreed_ok >= 50 && agreed_err >= 50,
+        "ok {agreed_ok}, err {agreed_err}"
+    );
+}
+
+/// Corrupted zips (bit flips, truncations, insertions) of a Go-written zip:
+/// whatever goxy accepts, x/mod must accept with the same h1. goxy may reject
+/// more (its container checks are stricter).
+#[test]
+fn corrupted_zips_never_accepted_beyond_xmod() {
+    let Some(tool) = oracle() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("m");
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    std::fs::write(root.join("go.mod"), "module example.com/m\n\ngo 1.22\n").unwrap();
+    std::fs::write(
+        root.join("m.go"),
+        "package m\n\nfunc Foo() int { return 42 }\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("sub/s.go"), "package sub\n".repeat(40)).unwrap();
+    let base_path = dir.path().join("base.zip");
+    let base_h1 = run(
+        &tool,
+        &[
+            "create",
+            root.to_str().unwrap(),
+            "example.com/m",
+            "v1.0.0",
+            base_path.to_str().unwrap(),
+        ],
+    )
+    .unwrap();
+    let base = std::fs::read(&base_path).unwrap();
+    assert_eq!(
+        check_zip("example.com/m", "v1.0.0", &base).unwrap().h1,
+        base_h1
+    );
+
+    let mut rng = StdRng::seed_from_u64(0x51de_0bad);
+    let zip_path = dir.path().join("c.zip");
+    let (mut both_reject, mut only_goxy_rejects, mut both_accept) = (0, 0, 0);
+    for case in 0..300 {
+        let mut z = base.clone();
+        match rng.gen_range(0..4) {
+            0 => {
+                let i = rng.gen_range(0..z.len());
+                z[i] ^= 1 << rng.gen_range(0..8);
+            }
+            1 => {
+                for _ in 0..rng.gen_range(2..6) {
+                    let i = rng.gen_range(0..z.len());
+                    z[i] = rng.gen();
+                }
+            }
+            2 => z.truncate(rng.gen_range(0..z.len())),
+            _ => {
+                let i = rng.gen_range(0..=z.len());
+                z.insert(i, rng.gen());
+            }
+        }
+        std::fs::write(&zip_path, &z).unwrap();
+        let go = run(
+            &tool,
+            &[
+                "check",
+                zip_path.to_str().unwrap(),
+                "example.com/m",
+                "v1.0.0",
+            ],
+        );
+        match (check_zip("example.com/m", "v1.0.0", &z), &go) {
+            (Ok(ours), Ok(theirs)) => {
+                assert_eq!(&ours.h1, theirs, "case {case}");
+                both_accept += 1;
+            }
+            (Ok(ours), Err(e)) => panic!(
+                "case {case}: goxy accepted ({}) what x/mod rejects: {e}",
+                ours.h1
+            ),
+            (Err(e), Ok(_)) => {
+                eprintln!("case {case}: only goxy rejects: {e}");
+                only_goxy_rejects += 1
+            }
+            (Err(_), Err(_)) => both_reject += 1,
+        }
+    }
+    eprintln!("corruptions: {both_reject} rejected by both, {only_goxy_rejects} only by goxy, {both_accept} accepted by both");
+    assert!(both_reject > 100);
 }
