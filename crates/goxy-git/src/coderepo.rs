@@ -22,7 +22,10 @@ pub struct CodeRepo {
 }
 
 fn has_path_prefix(s: &str, prefix: &str) -> bool {
-    prefix.is_empty() || s == prefix || (s.starts_with(prefix) && (prefix.ends_with('/') || s.as_bytes().get(prefix.len()) == Some(&b'/')))
+    prefix.is_empty()
+        || s == prefix
+        || (s.starts_with(prefix)
+            && (prefix.ends_with('/') || s.as_bytes().get(prefix.len()) == Some(&b'/')))
 }
 
 fn join(a: &str, b: &str) -> String {
@@ -38,9 +41,14 @@ fn is_major(mpath: &str, path_major: &str) -> bool {
     if mpath.is_empty() {
         return false;
     }
-    let Some((_, m_major)) = modpath::split_path_version(mpath) else { return false };
+    let Some((_, m_major)) = modpath::split_path_version(mpath) else {
+        return false;
+    };
     if path_major.is_empty() {
-        return matches!(modpath::path_major_prefix(&m_major).as_str(), "" | "v0" | "v1");
+        return matches!(
+            modpath::path_major_prefix(&m_major).as_str(),
+            "" | "v0" | "v1"
+        );
     }
     if m_major.is_empty() {
         return false;
@@ -57,12 +65,20 @@ pub struct Resolved {
 
 impl CodeRepo {
     /// `newCodeRepo`.
-    pub fn new(git: Arc<GitRepo>, code_root: &str, subdir: &str, mod_path: &str, refs: Refs) -> Result<Self, DirectError> {
+    pub fn new(
+        git: Arc<GitRepo>,
+        code_root: &str,
+        subdir: &str,
+        mod_path: &str,
+        refs: Refs,
+    ) -> Result<Self, DirectError> {
         if !has_path_prefix(mod_path, code_root) {
-            return Err(DirectError::NotFound(format!("mismatched repo: found {code_root} for {mod_path}")));
+            return Err(DirectError::NotFound(format!(
+                "mismatched repo: found {code_root} for {mod_path}"
+            )));
         }
-        let (mut path_prefix, path_major) =
-            modpath::split_path_version(mod_path).ok_or_else(|| DirectError::NotFound(format!("invalid module path {mod_path:?}")))?;
+        let (mut path_prefix, path_major) = modpath::split_path_version(mod_path)
+            .ok_or_else(|| DirectError::NotFound(format!("invalid module path {mod_path:?}")))?;
         if code_root == mod_path {
             path_prefix = mod_path.to_string();
         }
@@ -70,23 +86,43 @@ impl CodeRepo {
         let mut code_dir = String::new();
         if code_root != mod_path {
             if !has_path_prefix(&path_prefix, code_root) {
-                return Err(DirectError::NotFound(format!("repository rooted at {code_root} cannot contain module {mod_path}")));
+                return Err(DirectError::NotFound(format!(
+                    "repository rooted at {code_root} cannot contain module {mod_path}"
+                )));
             }
             code_dir = path_prefix[code_root.len()..].trim_matches('/').to_string();
         }
         if !subdir.is_empty() {
             code_dir = join(subdir, &code_dir);
         }
-        Ok(CodeRepo { git, mod_path: mod_path.into(), code_root: code_root.into(), code_dir, path_prefix, path_major, pseudo_major, refs })
+        Ok(CodeRepo {
+            git,
+            mod_path: mod_path.into(),
+            code_root: code_root.into(),
+            code_dir,
+            path_prefix,
+            path_major,
+            pseudo_major,
+            refs,
+        })
     }
 
     fn tag_prefix(&self) -> String {
-        if self.code_dir.is_empty() { String::new() } else { format!("{}/", self.code_dir) }
+        if self.code_dir.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.code_dir)
+        }
     }
 
     /// Tag names (without `refs/tags/`) starting with `prefix`, sorted.
     fn tags(&self, prefix: &str) -> Vec<String> {
-        self.refs.keys().filter_map(|r| r.strip_prefix("refs/tags/")).filter(|t| t.starts_with(prefix)).map(str::to_string).collect()
+        self.refs
+            .keys()
+            .filter_map(|r| r.strip_prefix("refs/tags/"))
+            .filter(|t| t.starts_with(prefix))
+            .map(str::to_string)
+            .collect()
     }
 
     /// codehost `Stat`: resolves a tag, branch, `HEAD` or hex prefix.
@@ -96,14 +132,23 @@ impl CodeRepo {
                 return self.git.commit_info(&h, &self.refs, rev, None).await;
             }
         }
-        for (full, version) in [(format!("refs/tags/{rev}"), rev), (format!("refs/heads/{rev}"), rev)] {
+        for (full, version) in [
+            (format!("refs/tags/{rev}"), rev),
+            (format!("refs/heads/{rev}"), rev),
+        ] {
             if let Some(h) = self.refs.get(&full) {
-                return self.git.commit_info(h, &self.refs, version, Some(full.clone())).await;
+                return self
+                    .git
+                    .commit_info(h, &self.refs, version, Some(full.clone()))
+                    .await;
             }
         }
         if rev == "HEAD" {
             if let Some(h) = self.refs.get("HEAD") {
-                return self.git.commit_info(h, &self.refs, rev, Some("HEAD".into())).await;
+                return self
+                    .git
+                    .commit_info(h, &self.refs, rev, Some("HEAD".into()))
+                    .await;
             }
         }
         Err(DirectError::NotFound(format!("unknown revision {rev}")))
@@ -127,7 +172,10 @@ impl CodeRepo {
                 continue;
             }
             if !modpath::match_path_major(v, &self.path_major) {
-                if self.code_dir.is_empty() && self.path_major.is_empty() && semver::compare(&semver::major(v), "v1") == Ordering::Greater {
+                if self.code_dir.is_empty()
+                    && self.path_major.is_empty()
+                    && semver::compare(&semver::major(v), "v1") == Ordering::Greater
+                {
                     incompatible.push(v.to_string());
                 }
                 continue;
@@ -148,7 +196,11 @@ impl CodeRepo {
         for v in &incompatible {
             let major = semver::major(v);
             if !major_has_go_mod.contains_key(&major) {
-                let latest = incompatible.iter().filter(|w| semver::major(w) == major).next_back().cloned().unwrap_or_default();
+                let latest = incompatible
+                    .iter()
+                    .rfind(|w| semver::major(w) == major)
+                    .cloned()
+                    .unwrap_or_default();
                 let has = self.tag_has_go_mod(&latest).await?;
                 major_has_go_mod.insert(major.clone(), has);
             }
@@ -167,8 +219,15 @@ impl CodeRepo {
 
     /// `Latest`: the default branch's HEAD commit, converted.
     pub async fn latest(&self) -> Result<Resolved, DirectError> {
-        let head = self.refs.get("HEAD").ok_or_else(|| DirectError::NotFound("no commits".into()))?.clone();
-        let mut info = self.git.commit_info(&head, &self.refs, &head, Some("HEAD".into())).await?;
+        let head = self
+            .refs
+            .get("HEAD")
+            .ok_or_else(|| DirectError::NotFound("no commits".into()))?
+            .clone();
+        let mut info = self
+            .git
+            .commit_info(&head, &self.refs, &head, Some("HEAD".into()))
+            .await?;
         info.origin_ref = Some("HEAD".into());
         self.convert(info, "").await
     }
@@ -200,17 +259,30 @@ impl CodeRepo {
 
     /// `retractedVersions`: retractions from the go.mod of the highest release (else prerelease) tag.
     async fn retracted(&self) -> Vec<gomod::Retraction> {
-        let Ok(mut versions) = self.versions().await else { return Vec::new() };
+        let Ok(mut versions) = self.versions().await else {
+            return Vec::new();
+        };
         if let Some(i) = versions.iter().position(|v| v.ends_with("+incompatible")) {
             versions.truncate(i);
         }
-        let highest = versions.iter().rev().find(|v| semver::prerelease(v).is_empty()).or(versions.last()).cloned();
-        let Some(highest) = highest else { return Vec::new() };
+        let highest = versions
+            .iter()
+            .rev()
+            .find(|v| semver::prerelease(v).is_empty())
+            .or(versions.last())
+            .cloned();
+        let Some(highest) = highest else {
+            return Vec::new();
+        };
         match self.find_dir(&highest).await {
             Ok((commit, dir, gomod)) => {
                 let data = match gomod {
                     Some(d) => Some(d),
-                    None => self.read_at(&commit, &join(&dir, "go.mod")).await.ok().flatten(),
+                    None => self
+                        .read_at(&commit, &join(&dir, "go.mod"))
+                        .await
+                        .ok()
+                        .flatten(),
                 };
                 data.map(|d| gomod::retractions(&d)).unwrap_or_default()
             }
@@ -223,14 +295,18 @@ impl CodeRepo {
         let mut incompatible_ok: HashMap<String, bool> = HashMap::new();
 
         if modpath::is_pseudo_version(stat_vers) {
-            let r = self.check_canonical(&info, stat_vers, stat_vers, &mut incompatible_ok).await?;
+            let r = self
+                .check_canonical(&info, stat_vers, stat_vers, &mut incompatible_ok)
+                .await?;
             self.validate_pseudo(&info, stat_vers).await?;
             return Ok(r);
         }
 
         let tag_prefix = self.tag_prefix();
         let tag_to_version = |tag: &str| -> (String, bool) {
-            let Some(trimmed) = tag.strip_prefix(tag_prefix.as_str()) else { return (String::new(), false) };
+            let Some(trimmed) = tag.strip_prefix(tag_prefix.as_str()) else {
+                return (String::new(), false);
+            };
             if modpath::is_pseudo_version(tag) {
                 return (String::new(), false);
             }
@@ -244,7 +320,10 @@ impl CodeRepo {
 
         let (v, canonical) = tag_to_version(&info.version);
         if canonical {
-            if let Ok(r) = self.check_canonical(&info, &v, stat_vers, &mut incompatible_ok).await {
+            if let Ok(r) = self
+                .check_canonical(&info, &v, stat_vers, &mut incompatible_ok)
+                .await
+            {
                 return Ok(r);
             }
         }
@@ -256,19 +335,29 @@ impl CodeRepo {
             let (v, canonical) = tag_to_version(tag);
             if !stat_vers.is_empty() && semver::compare(&v, stat_vers) == Ordering::Equal {
                 if canonical {
-                    return self.check_canonical(&info, &v, stat_vers, &mut incompatible_ok).await;
+                    return self
+                        .check_canonical(&info, &v, stat_vers, &mut incompatible_ok)
+                        .await;
                 }
                 pseudo_base = v.clone();
             }
-            if canonical && semver::compare(&highest, &v) == Ordering::Less && !gomod::is_retracted(&retracted, &v) {
-                let ok = modpath::match_path_major(&v, &self.path_major) || self.can_use_incompatible(&info, &v, stat_vers, &mut incompatible_ok).await;
+            if canonical
+                && semver::compare(&highest, &v) == Ordering::Less
+                && !gomod::is_retracted(&retracted, &v)
+            {
+                let ok = modpath::match_path_major(&v, &self.path_major)
+                    || self
+                        .can_use_incompatible(&info, &v, stat_vers, &mut incompatible_ok)
+                        .await;
                 if ok {
                     highest = v;
                 }
             }
         }
         if !highest.is_empty() {
-            return self.check_canonical(&info, &highest, stat_vers, &mut incompatible_ok).await;
+            return self
+                .check_canonical(&info, &highest, stat_vers, &mut incompatible_ok)
+                .await;
         }
 
         if pseudo_base.is_empty() {
@@ -281,7 +370,11 @@ impl CodeRepo {
                 if v.is_empty() {
                     continue;
                 }
-                if !modpath::match_path_major(&v, &self.path_major) && !self.can_use_incompatible(&info, &v, stat_vers, &mut incompatible_ok).await {
+                if !modpath::match_path_major(&v, &self.path_major)
+                    && !self
+                        .can_use_incompatible(&info, &v, stat_vers, &mut incompatible_ok)
+                        .await
+                {
                     continue;
                 }
                 if gomod::is_retracted(&retracted, &v) {
@@ -296,11 +389,23 @@ impl CodeRepo {
                 pseudo_base = tag_to_version(&format!("{tag_prefix}{best}")).0;
             }
         }
-        let pv = modpath::pseudo_version(&self.pseudo_major, &pseudo_base, &modpath::timestamp_from_unix(info.time), &info.short);
-        self.check_canonical(&info, &pv, stat_vers, &mut incompatible_ok).await
+        let pv = modpath::pseudo_version(
+            &self.pseudo_major,
+            &pseudo_base,
+            &modpath::timestamp_from_unix(info.time),
+            &info.short,
+        );
+        self.check_canonical(&info, &pv, stat_vers, &mut incompatible_ok)
+            .await
     }
 
-    async fn can_use_incompatible(&self, info: &CommitInfo, v: &str, stat_vers: &str, cache: &mut HashMap<String, bool>) -> bool {
+    async fn can_use_incompatible(
+        &self,
+        info: &CommitInfo,
+        v: &str,
+        stat_vers: &str,
+        cache: &mut HashMap<String, bool>,
+    ) -> bool {
         if !self.code_dir.is_empty() || !self.path_major.is_empty() {
             return false;
         }
@@ -320,7 +425,10 @@ impl CodeRepo {
             let ok = match cache.get(&major) {
                 Some(ok) => *ok,
                 None => {
-                    let ok = !matches!(self.read_at(&info.hash, &format!("{major}/go.mod")).await, Ok(Some(_)));
+                    let ok = !matches!(
+                        self.read_at(&info.hash, &format!("{major}/go.mod")).await,
+                        Ok(Some(_))
+                    );
                     cache.insert(major.clone(), ok);
                     ok
                 }
@@ -333,7 +441,13 @@ impl CodeRepo {
     }
 
     /// `checkCanonical` inside `convert`.
-    async fn check_canonical(&self, info: &CommitInfo, v: &str, stat_vers: &str, cache: &mut HashMap<String, bool>) -> Result<Resolved, DirectError> {
+    async fn check_canonical(
+        &self,
+        info: &CommitInfo,
+        v: &str,
+        stat_vers: &str,
+        cache: &mut HashMap<String, bool>,
+    ) -> Result<Resolved, DirectError> {
         self.find_dir_at(v, info).await?;
         let mut v = v.to_string();
         if v == stat_vers.strip_suffix("+incompatible").unwrap_or(stat_vers) {
@@ -342,7 +456,10 @@ impl CodeRepo {
         let base = v.strip_suffix("+incompatible").unwrap_or(&v).to_string();
         let mut err_incompatible = None;
         if !modpath::match_path_major(&base, &self.path_major) {
-            if self.can_use_incompatible(info, &base, stat_vers, cache).await {
+            if self
+                .can_use_incompatible(info, &base, stat_vers, cache)
+                .await
+            {
                 v = format!("{base}+incompatible");
             } else if !self.path_major.is_empty() {
                 err_incompatible = Some(format!("{v}: invalid version: module path includes a major version suffix, so major version must match"));
@@ -365,32 +482,53 @@ impl CodeRepo {
         if let Some(e) = err_incompatible {
             return Err(DirectError::NotFound(e));
         }
-        Ok(Resolved { version: v, info: info.clone() })
+        Ok(Resolved {
+            version: v,
+            info: info.clone(),
+        })
     }
 
     /// `validatePseudoVersion`.
     async fn validate_pseudo(&self, info: &CommitInfo, version: &str) -> Result<(), DirectError> {
-        let bad = |msg: String| DirectError::NotFound(format!("{version}: invalid pseudo-version: {msg}"));
+        let bad = |msg: String| {
+            DirectError::NotFound(format!("{version}: invalid pseudo-version: {msg}"))
+        };
         let rev = modpath::pseudo_version_rev(version).ok_or_else(|| bad("syntax error".into()))?;
         if rev != info.short {
             return Err(bad(if rev.starts_with(&info.short) {
-                format!("revision is longer than canonical (expected {})", info.short)
+                format!(
+                    "revision is longer than canonical (expected {})",
+                    info.short
+                )
             } else if info.short.starts_with(&rev) {
-                format!("revision is shorter than canonical (expected {})", info.short)
+                format!(
+                    "revision is shorter than canonical (expected {})",
+                    info.short
+                )
             } else {
-                format!("does not match short name of revision (expected {})", info.short)
+                format!(
+                    "does not match short name of revision (expected {})",
+                    info.short
+                )
             }));
         }
-        let ts = modpath::pseudo_version_timestamp(version).ok_or_else(|| bad("invalid timestamp".into()))?;
+        let ts = modpath::pseudo_version_timestamp(version)
+            .ok_or_else(|| bad("invalid timestamp".into()))?;
         let want = modpath::timestamp_from_unix(info.time);
         if ts != want {
-            return Err(bad(format!("does not match version-control timestamp (expected {want})")));
+            return Err(bad(format!(
+                "does not match version-control timestamp (expected {want})"
+            )));
         }
         let tag_prefix = self.tag_prefix();
-        let base = modpath::pseudo_version_base(version.strip_suffix("+incompatible").unwrap_or(version)).map_err(bad)?;
+        let base =
+            modpath::pseudo_version_base(version.strip_suffix("+incompatible").unwrap_or(version))
+                .map_err(bad)?;
         if base.is_empty() {
             if self.pseudo_major.is_empty() && semver::major(version) == "v1" {
-                return Err(bad("major version without preceding tag must be v0, not v1".into()));
+                return Err(bad(
+                    "major version without preceding tag must be v0, not v1".into(),
+                ));
             }
             return Ok(());
         }
@@ -416,34 +554,56 @@ impl CodeRepo {
         if last_tag.is_empty() {
             return Err(bad(format!("preceding tag ({base}) not found")));
         }
-        Err(bad(format!("revision {rev} is not a descendent of preceding tag ({last_tag})")))
+        Err(bad(format!(
+            "revision {rev} is not a descendent of preceding tag ({last_tag})"
+        )))
     }
 
     /// `findDir`: (commit, module directory, go.mod bytes if found) for a canonical version.
-    pub async fn find_dir(&self, version: &str) -> Result<(String, String, Option<Vec<u8>>), DirectError> {
+    pub async fn find_dir(
+        &self,
+        version: &str,
+    ) -> Result<(String, String, Option<Vec<u8>>), DirectError> {
         if !semver::is_valid(version) {
-            return Err(DirectError::NotFound(format!("{version}: invalid version: syntax error")));
+            return Err(DirectError::NotFound(format!(
+                "{version}: invalid version: syntax error"
+            )));
         }
         let rev = self.rev_to_rev(version);
         let info = self.git_stat(&rev).await?;
         self.find_dir_at(version, &info).await
     }
 
-    async fn find_dir_at(&self, version: &str, info: &CommitInfo) -> Result<(String, String, Option<Vec<u8>>), DirectError> {
+    async fn find_dir_at(
+        &self,
+        version: &str,
+        info: &CommitInfo,
+    ) -> Result<(String, String, Option<Vec<u8>>), DirectError> {
         let rev = self.rev_to_rev(version);
         let commit = info.hash.clone();
         let nf = |msg: String| DirectError::NotFound(msg);
         let file1 = join(&self.code_dir, "go.mod");
         let gomod1 = self.read_at(&commit, &file1).await?;
-        let mpath1 = gomod1.as_deref().map(gomod::module_path).unwrap_or_default();
-        let found1 = gomod1.is_some() && (is_major(&mpath1, &self.path_major) || (self.path_major.is_empty() && mpath1.starts_with("gopkg.in/")));
+        let mpath1 = gomod1
+            .as_deref()
+            .map(gomod::module_path)
+            .unwrap_or_default();
+        let found1 = gomod1.is_some()
+            && (is_major(&mpath1, &self.path_major)
+                || (self.path_major.is_empty() && mpath1.starts_with("gopkg.in/")));
 
         let mut file2 = String::new();
-        if !self.path_major.is_empty() && self.code_root != self.mod_path && !self.path_major.starts_with('.') {
+        if !self.path_major.is_empty()
+            && self.code_root != self.mod_path
+            && !self.path_major.starts_with('.')
+        {
             let dir2 = join(&self.code_dir, self.path_major.get(1..).unwrap_or(""));
             file2 = join(&dir2, "go.mod");
             let gomod2 = self.read_at(&commit, &file2).await?;
-            let mpath2 = gomod2.as_deref().map(gomod::module_path).unwrap_or_default();
+            let mpath2 = gomod2
+                .as_deref()
+                .map(gomod::module_path)
+                .unwrap_or_default();
             let found2 = gomod2.is_some() && is_major(&mpath2, &self.path_major);
             if found1 && found2 {
                 return Err(nf(format!(
@@ -457,39 +617,69 @@ impl CodeRepo {
             }
             if gomod2.is_some() {
                 if mpath2.is_empty() {
-                    return Err(nf(format!("{}/{file2} is missing module path at revision {rev}", self.code_root)));
+                    return Err(nf(format!(
+                        "{}/{file2} is missing module path at revision {rev}",
+                        self.code_root
+                    )));
                 }
-                return Err(nf(format!("{}/{file2} has non-...{} module path {mpath2:?} at revision {rev}", self.code_root, self.path_major)));
+                return Err(nf(format!(
+                    "{}/{file2} has non-...{} module path {mpath2:?} at revision {rev}",
+                    self.code_root, self.path_major
+                )));
             }
         }
         if found1 {
             return Ok((commit, self.code_dir.clone(), gomod1));
         }
         if gomod1.is_some() {
-            let suffix = if file2.is_empty() { String::new() } else { format!(" (and ...{}/go.mod does not exist)", self.path_major) };
+            let suffix = if file2.is_empty() {
+                String::new()
+            } else {
+                format!(" (and ...{}/go.mod does not exist)", self.path_major)
+            };
             if mpath1.is_empty() {
-                return Err(nf(format!("{file1} is missing module path{suffix} at revision {rev}")));
+                return Err(nf(format!(
+                    "{file1} is missing module path{suffix} at revision {rev}"
+                )));
             }
             if !self.path_major.is_empty() {
-                return Err(nf(format!("{file1} has non-...{} module path {mpath1:?}{suffix} at revision {rev}", self.path_major)));
+                return Err(nf(format!(
+                    "{file1} has non-...{} module path {mpath1:?}{suffix} at revision {rev}",
+                    self.path_major
+                )));
             }
             if modpath::split_path_version(&mpath1).is_none() {
-                return Err(nf(format!("{file1} has malformed module path {mpath1:?}{suffix} at revision {rev}")));
+                return Err(nf(format!(
+                    "{file1} has malformed module path {mpath1:?}{suffix} at revision {rev}"
+                )));
             }
-            return Err(nf(format!("{file1} has post-{} module path {mpath1:?}{suffix} at revision {rev}", semver::major(version))));
+            return Err(nf(format!(
+                "{file1} has post-{} module path {mpath1:?}{suffix} at revision {rev}",
+                semver::major(version)
+            )));
         }
-        if self.code_dir.is_empty() && (self.path_major.is_empty() || self.path_major.starts_with('.')) {
+        if self.code_dir.is_empty()
+            && (self.path_major.is_empty() || self.path_major.starts_with('.'))
+        {
             return Ok((commit, String::new(), None));
         }
         if !file2.is_empty() {
-            return Err(nf(format!("missing {}/go.mod and ...{}/go.mod at revision {rev}", self.path_prefix, self.path_major)));
+            return Err(nf(format!(
+                "missing {}/go.mod and ...{}/go.mod at revision {rev}",
+                self.path_prefix, self.path_major
+            )));
         }
-        Err(nf(format!("missing {}/go.mod at revision {rev}", self.path_prefix)))
+        Err(nf(format!(
+            "missing {}/go.mod at revision {rev}",
+            self.path_prefix
+        )))
     }
 
     fn require_canonical(version: &str) -> Result<(), DirectError> {
         if version != modpath::canonical_version(version) || version.is_empty() {
-            return Err(DirectError::NotFound(format!("version {version} is not canonical")));
+            return Err(DirectError::NotFound(format!(
+                "version {version} is not canonical"
+            )));
         }
         Ok(())
     }
@@ -521,19 +711,29 @@ impl CodeRepo {
         let mut files = read_archive(&archive, &subdir)?;
         if !subdir.is_empty() && !files.iter().any(|f| f.name == b"LICENSE") {
             if let Some(data) = self.git.read_file(&commit, "LICENSE", MAX_GO_MOD).await? {
-                files.push(SourceFile { name: b"LICENSE".to_vec(), kind: FileKind::Regular, data });
+                files.push(SourceFile {
+                    name: b"LICENSE".to_vec(),
+                    kind: FileKind::Regular,
+                    data,
+                });
             }
         }
-        zipbuild::create_zip(&self.mod_path, version, &files).map_err(|e| DirectError::Invalid(format!("create zip: {e}")))
+        zipbuild::create_zip(&self.mod_path, version, &files)
+            .map_err(|e| DirectError::Invalid(format!("create zip: {e}")))
     }
 }
 
 /// The module's files from a `git archive --prefix=prefix/` zip, relative to `subdir`.
 fn read_archive(bytes: &[u8], subdir: &str) -> Result<Vec<SourceFile>, DirectError> {
     let bad = |e: String| DirectError::Git(format!("reading git archive: {e}"));
-    let mut zr = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| bad(e.to_string()))?;
+    let mut zr =
+        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| bad(e.to_string()))?;
     let sub = subdir.trim_matches('/');
-    let sub_prefix: Vec<u8> = if sub.is_empty() { Vec::new() } else { format!("{sub}/").into_bytes() };
+    let sub_prefix: Vec<u8> = if sub.is_empty() {
+        Vec::new()
+    } else {
+        format!("{sub}/").into_bytes()
+    };
     let mut top: Option<Vec<u8>> = None;
     let mut files = Vec::new();
     // Memory bound on the unfiltered tree; the 500 MiB rule proper applies
@@ -545,16 +745,23 @@ fn read_archive(bytes: &[u8], subdir: &str) -> Result<Vec<SourceFile>, DirectErr
         let top_prefix = match &top {
             Some(t) => t.clone(),
             None => {
-                let slash = raw.iter().position(|&c| c == b'/').ok_or_else(|| bad("missing top-level directory prefix".into()))?;
+                let slash = raw
+                    .iter()
+                    .position(|&c| c == b'/')
+                    .ok_or_else(|| bad("missing top-level directory prefix".into()))?;
                 let t = raw[..=slash].to_vec();
                 top = Some(t.clone());
                 t
             }
         };
         let Some(name) = raw.strip_prefix(top_prefix.as_slice()) else {
-            return Err(bad("zip file contains more than one top-level directory".into()));
+            return Err(bad(
+                "zip file contains more than one top-level directory".into()
+            ));
         };
-        let Some(name) = name.strip_prefix(sub_prefix.as_slice()) else { continue };
+        let Some(name) = name.strip_prefix(sub_prefix.as_slice()) else {
+            continue;
+        };
         if name.is_empty() || name.ends_with(b"/") {
             continue;
         }
@@ -564,12 +771,19 @@ fn read_archive(bytes: &[u8], subdir: &str) -> Result<Vec<SourceFile>, DirectErr
             Some(_) => FileKind::Other,
         };
         let mut data = Vec::new();
-        (&mut entry).take(budget + 1).read_to_end(&mut data).map_err(|e| bad(e.to_string()))?;
+        (&mut entry)
+            .take(budget + 1)
+            .read_to_end(&mut data)
+            .map_err(|e| bad(e.to_string()))?;
         if data.len() as u64 > budget {
             return Err(DirectError::Invalid("module source tree too large".into()));
         }
         budget -= data.len() as u64;
-        files.push(SourceFile { name: name.to_vec(), kind, data });
+        files.push(SourceFile {
+            name: name.to_vec(),
+            kind,
+            data,
+        });
     }
     Ok(files)
 }

@@ -39,7 +39,11 @@ pub fn is_private_ip(ip: IpAddr) -> bool {
                 return is_private_ip(IpAddr::V4(v4));
             }
             let s = v6.segments();
-            v6.is_loopback() || v6.is_unspecified() || v6.is_multicast() || (s[0] & 0xfe00) == 0xfc00 || (s[0] & 0xffc0) == 0xfe80
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
         }
     }
 }
@@ -61,16 +65,25 @@ impl Egress {
     /// Checks a URL before connecting: scheme allowed for this module, host
     /// resolving only to allowed addresses. Returns the parsed URL.
     pub async fn check(&self, module: &str, raw: &str) -> Result<url::Url, DirectError> {
-        let u = url::Url::parse(raw).map_err(|e| DirectError::Denied(format!("{module}: bad repository URL: {e}")))?;
+        let u = url::Url::parse(raw)
+            .map_err(|e| DirectError::Denied(format!("{module}: bad repository URL: {e}")))?;
         match u.scheme() {
             "https" => {}
             "http" if self.insecure_for(module) => {}
             "ssh" | "git+ssh" if self.allow_ssh => {}
-            s => return Err(DirectError::Denied(format!("{module}: scheme {s:?} not allowed by the egress policy"))),
+            s => {
+                return Err(DirectError::Denied(format!(
+                    "{module}: scheme {s:?} not allowed by the egress policy"
+                )))
+            }
         }
-        let host = u.host_str().ok_or_else(|| DirectError::Denied(format!("{module}: URL has no host")))?;
+        let host = u
+            .host_str()
+            .ok_or_else(|| DirectError::Denied(format!("{module}: URL has no host")))?;
         if host.starts_with('-') {
-            return Err(DirectError::Denied(format!("{module}: host starts with '-'")));
+            return Err(DirectError::Denied(format!(
+                "{module}: host starts with '-'"
+            )));
         }
         if !self.allow_private_addresses {
             let port = u.port_or_known_default().unwrap_or(443);
@@ -84,7 +97,9 @@ impl Egress {
                     .collect(),
             };
             if addrs.iter().any(|ip| is_private_ip(*ip)) {
-                return Err(DirectError::Denied(format!("{module}: {bare} resolves to a private address")));
+                return Err(DirectError::Denied(format!(
+                    "{module}: {bare} resolves to a private address"
+                )));
             }
         }
         Ok(u)
@@ -97,11 +112,26 @@ struct StaticRule {
 }
 
 const STATIC_RULES: [StaticRule; 5] = [
-    StaticRule { prefix: "github.com", re: r"^(?P<root>github\.com/[\w.\-]+/[\w.\-]+)(/[\w.\-]+)*$" },
-    StaticRule { prefix: "bitbucket.org", re: r"^(?P<root>bitbucket\.org/[\w.\-]+/[\w.\-]+)(/[\w.\-]+)*$" },
-    StaticRule { prefix: "hub.jazz.net/git", re: r"^(?P<root>hub\.jazz\.net/git/[a-z0-9]+/[\w.\-]+)(/[\w.\-]+)*$" },
-    StaticRule { prefix: "git.apache.org", re: r"^(?P<root>git\.apache\.org/[a-z0-9_.\-]+\.git)(/[\w.\-]+)*$" },
-    StaticRule { prefix: "git.openstack.org", re: r"^(?P<root>git\.openstack\.org/[\w.\-]+/[\w.\-]+)(\.git)?(/[\w.\-]+)*$" },
+    StaticRule {
+        prefix: "github.com",
+        re: r"^(?P<root>github\.com/[\w.\-]+/[\w.\-]+)(/[\w.\-]+)*$",
+    },
+    StaticRule {
+        prefix: "bitbucket.org",
+        re: r"^(?P<root>bitbucket\.org/[\w.\-]+/[\w.\-]+)(/[\w.\-]+)*$",
+    },
+    StaticRule {
+        prefix: "hub.jazz.net/git",
+        re: r"^(?P<root>hub\.jazz\.net/git/[a-z0-9]+/[\w.\-]+)(/[\w.\-]+)*$",
+    },
+    StaticRule {
+        prefix: "git.apache.org",
+        re: r"^(?P<root>git\.apache\.org/[a-z0-9_.\-]+\.git)(/[\w.\-]+)*$",
+    },
+    StaticRule {
+        prefix: "git.openstack.org",
+        re: r"^(?P<root>git\.openstack\.org/[\w.\-]+/[\w.\-]+)(\.git)?(/[\w.\-]+)*$",
+    },
 ];
 
 fn has_path_prefix(s: &str, prefix: &str) -> bool {
@@ -113,7 +143,10 @@ fn has_path_prefix(s: &str, prefix: &str) -> bool {
 pub enum StaticMatch {
     Root(RepoRoot),
     /// `example.com/repo.git/sub`: root `example.com/repo.git`, repo `example.com/repo` (scheme to probe).
-    Qualified { root: String, repo: String },
+    Qualified {
+        root: String,
+        repo: String,
+    },
     None,
 }
 
@@ -124,14 +157,27 @@ pub fn static_lookup(module: &str) -> Result<StaticMatch, DirectError> {
             continue;
         }
         let re = regex::Regex::new(rule.re).map_err(|e| DirectError::Git(e.to_string()))?;
-        let caps = re.captures(module).ok_or_else(|| DirectError::NotFound(format!("invalid {} import path {module:?}", rule.prefix)))?;
-        let root = caps.name("root").map(|m| m.as_str().to_string()).unwrap_or_default();
+        let caps = re.captures(module).ok_or_else(|| {
+            DirectError::NotFound(format!("invalid {} import path {module:?}", rule.prefix))
+        })?;
+        let root = caps
+            .name("root")
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_default();
         for suffix in [".git", ".hg", ".svn", ".bzr", ".fossil"] {
             if rule.prefix != "git.apache.org" && root.ends_with(suffix) {
-                return Err(DirectError::NotFound(format!("{module}: invalid version control suffix in {} path", rule.prefix)));
+                return Err(DirectError::NotFound(format!(
+                    "{module}: invalid version control suffix in {} path",
+                    rule.prefix
+                )));
             }
         }
-        return Ok(StaticMatch::Root(RepoRoot { url: format!("https://{root}"), root, subdir: String::new(), vcs: "git".into() }));
+        return Ok(StaticMatch::Root(RepoRoot {
+            url: format!("https://{root}"),
+            root,
+            subdir: String::new(),
+            vcs: "git".into(),
+        }));
     }
     static QUAL: OnceLock<Option<regex::Regex>> = OnceLock::new();
     let qual = QUAL.get_or_init(|| {
@@ -140,18 +186,31 @@ pub fn static_lookup(module: &str) -> Result<StaticMatch, DirectError> {
     if let Some(caps) = qual.as_ref().and_then(|re| re.captures(module)) {
         let vcs = caps.name("vcs").map(|m| m.as_str()).unwrap_or("");
         if vcs != "git" {
-            return Err(DirectError::NotFound(format!("{module}: only git repositories are supported, not {vcs}")));
+            return Err(DirectError::NotFound(format!(
+                "{module}: only git repositories are supported, not {vcs}"
+            )));
         }
         return Ok(StaticMatch::Qualified {
-            root: caps.name("root").map(|m| m.as_str().to_string()).unwrap_or_default(),
-            repo: caps.name("repo").map(|m| m.as_str().to_string()).unwrap_or_default(),
+            root: caps
+                .name("root")
+                .map(|m| m.as_str().to_string())
+                .unwrap_or_default(),
+            repo: caps
+                .name("repo")
+                .map(|m| m.as_str().to_string())
+                .unwrap_or_default(),
         });
     }
     Ok(StaticMatch::None)
 }
 
 fn decode_entities(s: &str) -> String {
-    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&apos;", "'").replace("&amp;", "&")
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
 }
 
 /// Attributes of one start tag (`<meta a="b" c='d' e=f>`), names lowercased.
@@ -229,7 +288,12 @@ pub fn parse_meta_imports(html: &str) -> Vec<MetaImport> {
             Some(e) => at + e,
             None => break,
         };
-        if rest.starts_with("<meta") && rest.as_bytes().get(5).is_some_and(|c| c.is_ascii_whitespace() || *c == b'/') {
+        if rest.starts_with("<meta")
+            && rest
+                .as_bytes()
+                .get(5)
+                .is_some_and(|c| c.is_ascii_whitespace() || *c == b'/')
+        {
             let attrs = parse_attrs(&html[at + 5..end]);
             let get = |k: &str| attrs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
             if get("name").as_deref() == Some("go-import") {
@@ -255,29 +319,64 @@ pub fn parse_meta_imports(html: &str) -> Vec<MetaImport> {
 pub fn match_go_import(imports: &[MetaImport], module: &str) -> Result<MetaImport, DirectError> {
     let mut ordered: Vec<&MetaImport> = imports.iter().filter(|m| m.vcs == "mod").collect();
     let mod_prefixes: Vec<&str> = ordered.iter().map(|m| m.prefix.as_str()).collect();
-    ordered.extend(imports.iter().filter(|m| m.vcs != "mod" && !mod_prefixes.contains(&m.prefix.as_str())));
-    let matching: Vec<&MetaImport> = ordered.into_iter().filter(|m| has_path_prefix(module, &m.prefix)).collect();
+    ordered.extend(
+        imports
+            .iter()
+            .filter(|m| m.vcs != "mod" && !mod_prefixes.contains(&m.prefix.as_str())),
+    );
+    let matching: Vec<&MetaImport> = ordered
+        .into_iter()
+        .filter(|m| has_path_prefix(module, &m.prefix))
+        .collect();
     match matching.as_slice() {
-        [] => Err(DirectError::NotFound(format!("{module}: no go-import meta tags"))),
+        [] => Err(DirectError::NotFound(format!(
+            "{module}: no go-import meta tags"
+        ))),
         [one] => Ok((*one).clone()),
         [first, ..] if first.vcs == "mod" => Ok((*first).clone()),
-        _ => Err(DirectError::NotFound(format!("{module}: multiple meta tags match import path"))),
+        _ => Err(DirectError::NotFound(format!(
+            "{module}: multiple meta tags match import path"
+        ))),
     }
 }
 
 /// Validates a selected go-import entry (scheme present and not `file`, known vcs, clean subdir).
 pub fn validate_import(m: &MetaImport, module: &str) -> Result<(), DirectError> {
-    let u = url::Url::parse(&m.repo).map_err(|_| DirectError::NotFound(format!("{module}: go-import repo URL {:?} has no scheme", m.repo)))?;
+    let u = url::Url::parse(&m.repo).map_err(|_| {
+        DirectError::NotFound(format!(
+            "{module}: go-import repo URL {:?} has no scheme",
+            m.repo
+        ))
+    })?;
     if u.scheme() == "file" {
-        return Err(DirectError::NotFound(format!("{module}: go-import repo URL uses file scheme")));
+        return Err(DirectError::NotFound(format!(
+            "{module}: go-import repo URL uses file scheme"
+        )));
     }
     match m.vcs.as_str() {
         "git" | "mod" => {}
-        "bzr" | "fossil" | "hg" | "svn" => return Err(DirectError::NotFound(format!("{module}: vcs {} is not supported (git only)", m.vcs))),
-        other => return Err(DirectError::NotFound(format!("{module}: unknown vcs {other:?} in go-import"))),
+        "bzr" | "fossil" | "hg" | "svn" => {
+            return Err(DirectError::NotFound(format!(
+                "{module}: vcs {} is not supported (git only)",
+                m.vcs
+            )))
+        }
+        other => {
+            return Err(DirectError::NotFound(format!(
+                "{module}: unknown vcs {other:?} in go-import"
+            )))
+        }
     }
-    if !m.subdir.is_empty() && (m.subdir.starts_with('/') || m.subdir.split('/').any(|e| e.is_empty() || e == "." || e == "..")) {
-        return Err(DirectError::NotFound(format!("{module}: invalid go-import subdirectory {:?}", m.subdir)));
+    if !m.subdir.is_empty()
+        && (m.subdir.starts_with('/')
+            || m.subdir
+                .split('/')
+                .any(|e| e.is_empty() || e == "." || e == ".."))
+    {
+        return Err(DirectError::NotFound(format!(
+            "{module}: invalid go-import subdirectory {:?}",
+            m.subdir
+        )));
     }
     Ok(())
 }
@@ -295,9 +394,15 @@ mod tests {
 </head><body><meta name="go-import" content="example.com/e git https://h/e"></body>"#;
         let m = parse_meta_imports(html);
         let prefixes: Vec<&str> = m.iter().map(|m| m.prefix.as_str()).collect();
-        assert_eq!(prefixes, ["example.com/a", "example.com/b", "example.com/c"]);
+        assert_eq!(
+            prefixes,
+            ["example.com/a", "example.com/b", "example.com/c"]
+        );
         assert_eq!(m[2].subdir, "sub/dir");
-        assert_eq!(match_go_import(&m, "example.com/a/x").map(|m| m.repo), Ok("https://h/a.git".to_string()));
+        assert_eq!(
+            match_go_import(&m, "example.com/a/x").map(|m| m.repo),
+            Ok("https://h/a.git".to_string())
+        );
         assert!(match_go_import(&m, "example.com/z").is_err());
     }
 
@@ -306,7 +411,10 @@ mod tests {
         let m = parse_meta_imports(
             r#"<meta name="go-import" content="x.y/a git https://h/a"><meta name="go-import" content="x.y/a mod https://p">"#,
         );
-        assert_eq!(match_go_import(&m, "x.y/a").map(|m| m.vcs), Ok("mod".to_string()));
+        assert_eq!(
+            match_go_import(&m, "x.y/a").map(|m| m.vcs),
+            Ok("mod".to_string())
+        );
         let m = parse_meta_imports(
             r#"<meta name="go-import" content="x.y/a git https://h/a"><meta name="go-import" content="x.y/a/b git https://h/b">"#,
         );
@@ -315,14 +423,34 @@ mod tests {
 
     #[test]
     fn import_validation() {
-        let ok = MetaImport { prefix: "x.y/a".into(), vcs: "git".into(), repo: "https://h/a".into(), subdir: String::new() };
+        let ok = MetaImport {
+            prefix: "x.y/a".into(),
+            vcs: "git".into(),
+            repo: "https://h/a".into(),
+            subdir: String::new(),
+        };
         assert!(validate_import(&ok, "x.y/a").is_ok());
         for bad in [
-            MetaImport { repo: "file:///etc".into(), ..ok.clone() },
-            MetaImport { repo: "h/a".into(), ..ok.clone() },
-            MetaImport { vcs: "hg".into(), ..ok.clone() },
-            MetaImport { vcs: "ext".into(), ..ok.clone() },
-            MetaImport { subdir: "../x".into(), ..ok.clone() },
+            MetaImport {
+                repo: "file:///etc".into(),
+                ..ok.clone()
+            },
+            MetaImport {
+                repo: "h/a".into(),
+                ..ok.clone()
+            },
+            MetaImport {
+                vcs: "hg".into(),
+                ..ok.clone()
+            },
+            MetaImport {
+                vcs: "ext".into(),
+                ..ok.clone()
+            },
+            MetaImport {
+                subdir: "../x".into(),
+                ..ok.clone()
+            },
         ] {
             assert!(validate_import(&bad, "x.y/a").is_err(), "{bad:?}");
         }
@@ -343,7 +471,10 @@ mod tests {
         assert!(static_lookup("github.com/user/repo.git").is_err());
         assert_eq!(
             static_lookup("example.com/repo.git/sub").ok(),
-            Some(StaticMatch::Qualified { root: "example.com/repo.git".into(), repo: "example.com/repo".into() })
+            Some(StaticMatch::Qualified {
+                root: "example.com/repo.git".into(),
+                repo: "example.com/repo".into()
+            })
         );
         assert_eq!(static_lookup("example.com/x").ok(), Some(StaticMatch::None));
     }
@@ -351,16 +482,29 @@ mod tests {
     #[tokio::test]
     async fn egress_rules() {
         let deny = Egress::default();
-        assert!(deny.check("x.y/m", "https://127.0.0.1/r.git").await.is_err());
+        assert!(deny
+            .check("x.y/m", "https://127.0.0.1/r.git")
+            .await
+            .is_err());
         assert!(deny.check("x.y/m", "https://[::1]/r.git").await.is_err());
-        assert!(deny.check("x.y/m", "https://169.254.169.254/r").await.is_err());
+        assert!(deny
+            .check("x.y/m", "https://169.254.169.254/r")
+            .await
+            .is_err());
         assert!(deny.check("x.y/m", "http://203.0.113.9/r").await.is_err());
         assert!(deny.check("x.y/m", "ext::sh -c id").await.is_err());
         assert!(deny.check("x.y/m", "git://203.0.113.9/r").await.is_err());
         assert!(deny.check("x.y/m", "ssh://203.0.113.9/r").await.is_err());
         assert!(deny.check("x.y/m", "https://203.0.113.9/r").await.is_ok());
-        let allow = Egress { insecure: "x.y".into(), allow_ssh: false, allow_private_addresses: true };
+        let allow = Egress {
+            insecure: "x.y".into(),
+            allow_ssh: false,
+            allow_private_addresses: true,
+        };
         assert!(allow.check("x.y/m", "http://127.0.0.1/r.git").await.is_ok());
-        assert!(allow.check("z.y/m", "http://127.0.0.1/r.git").await.is_err());
+        assert!(allow
+            .check("z.y/m", "http://127.0.0.1/r.git")
+            .await
+            .is_err());
     }
 }

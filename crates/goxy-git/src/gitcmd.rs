@@ -36,7 +36,10 @@ impl std::fmt::Debug for GitNet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GitNet")
             .field("allow_protocol", &self.allow_protocol)
-            .field("auth_headers", &format_args!("[{} redacted]", self.auth_headers.len()))
+            .field(
+                "auth_headers",
+                &format_args!("[{} redacted]", self.auth_headers.len()),
+            )
             .field("ssh_key", &self.ssh_key)
             .finish()
     }
@@ -74,12 +77,18 @@ pub struct GitRepo {
 }
 
 pub fn is_hex(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    !s.is_empty()
+        && s.bytes()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
 }
 
 fn scrub(url: &str, text: &str) -> String {
     // Keep error text short and free of anything credential-shaped.
-    let t: String = text.lines().filter(|l| !l.to_ascii_lowercase().contains("authorization")).collect::<Vec<_>>().join("; ");
+    let t: String = text
+        .lines()
+        .filter(|l| !l.to_ascii_lowercase().contains("authorization"))
+        .collect::<Vec<_>>()
+        .join("; ");
     let t = t.replace(url, "<repo>");
     t.chars().take(600).collect()
 }
@@ -93,7 +102,10 @@ impl GitRepo {
             home: cache_dir.join("git-home"),
             net,
             timeout,
-            sync: tokio::sync::Mutex::new(SyncState { refs: None, synced_at: None }),
+            sync: tokio::sync::Mutex::new(SyncState {
+                refs: None,
+                synced_at: None,
+            }),
             init: tokio::sync::OnceCell::new(),
         })
     }
@@ -128,7 +140,10 @@ impl GitRepo {
         // Secrets travel in GIT_CONFIG_* variables: never in argv, never on disk.
         let mut n = 0;
         for (origin, header) in &self.net.auth_headers {
-            cmd.env(format!("GIT_CONFIG_KEY_{n}"), format!("http.{origin}.extraHeader"));
+            cmd.env(
+                format!("GIT_CONFIG_KEY_{n}"),
+                format!("http.{origin}.extraHeader"),
+            );
             cmd.env(format!("GIT_CONFIG_VALUE_{n}"), header);
             n += 1;
         }
@@ -139,22 +154,39 @@ impl GitRepo {
         }
         cmd.env("GIT_CONFIG_COUNT", n.to_string());
         cmd.args([
-            "-c", "core.hooksPath=/dev/null",
-            "-c", "core.fsmonitor=false",
-            "-c", "core.askPass=",
-            "-c", "transfer.bundleURI=false",
-            "-c", "protocol.file.allow=never",
-            "-c", "protocol.ext.allow=never",
-            "-c", "submodule.recurse=false",
-            "-c", "fetch.recurseSubmodules=false",
-            "-c", "http.followRedirects=false",
-            "-c", "credential.helper=",
-            "-c", "core.sshCommand=",
-            "-c", "log.showsignature=false",
-            "-c", "core.autocrlf=input",
-            "-c", "core.eol=lf",
+            "-c",
+            "core.hooksPath=/dev/null",
+            "-c",
+            "core.fsmonitor=false",
+            "-c",
+            "core.askPass=",
+            "-c",
+            "transfer.bundleURI=false",
+            "-c",
+            "protocol.file.allow=never",
+            "-c",
+            "protocol.ext.allow=never",
+            "-c",
+            "submodule.recurse=false",
+            "-c",
+            "fetch.recurseSubmodules=false",
+            "-c",
+            "http.followRedirects=false",
+            "-c",
+            "credential.helper=",
+            "-c",
+            "core.sshCommand=",
+            "-c",
+            "log.showsignature=false",
+            "-c",
+            "core.autocrlf=input",
+            "-c",
+            "core.eol=lf",
         ]);
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
         cmd
     }
 
@@ -163,12 +195,23 @@ impl GitRepo {
         self.run_in(&self.dir, args, limit).await
     }
 
-    async fn run_in(&self, git_dir: &Path, args: &[&str], limit: u64) -> Result<Vec<u8>, GitFailure> {
+    async fn run_in(
+        &self,
+        git_dir: &Path,
+        args: &[&str],
+        limit: u64,
+    ) -> Result<Vec<u8>, GitFailure> {
         let mut cmd = self.command(git_dir);
         cmd.args(args);
         let mut child = cmd.spawn().map_err(|e| GitFailure::Spawn(e.to_string()))?;
-        let mut stdout = child.stdout.take().ok_or_else(|| GitFailure::Spawn("no stdout".into()))?;
-        let mut stderr = child.stderr.take().ok_or_else(|| GitFailure::Spawn("no stderr".into()))?;
+        let mut stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| GitFailure::Spawn("no stdout".into()))?;
+        let mut stderr = child
+            .stderr
+            .take()
+            .ok_or_else(|| GitFailure::Spawn("no stderr".into()))?;
         let work = async {
             let mut out = Vec::new();
             let mut err = Vec::new();
@@ -185,11 +228,17 @@ impl GitRepo {
             if out.len() as u64 > limit {
                 return Err(GitFailure::TooLarge);
             }
-            let status = child.wait().await.map_err(|e| GitFailure::Spawn(e.to_string()))?;
+            let status = child
+                .wait()
+                .await
+                .map_err(|e| GitFailure::Spawn(e.to_string()))?;
             if status.success() {
                 Ok(out)
             } else {
-                Err(GitFailure::Exit { code: status.code(), stderr: scrub(&self.url, &String::from_utf8_lossy(&err)) })
+                Err(GitFailure::Exit {
+                    code: status.code(),
+                    stderr: scrub(&self.url, &String::from_utf8_lossy(&err)),
+                })
             }
         };
         match tokio::time::timeout(self.timeout, work).await {
@@ -204,20 +253,36 @@ impl GitRepo {
                 if self.dir.join("HEAD").is_file() {
                     return Ok(());
                 }
-                let parent = self.dir.parent().ok_or_else(|| DirectError::Io("cache dir has no parent".into()))?;
-                tokio::fs::create_dir_all(parent).await.map_err(|e| DirectError::Io(format!("create {}: {e}", parent.display())))?;
-                tokio::fs::create_dir_all(&self.home).await.map_err(|e| DirectError::Io(format!("create git home: {e}")))?;
+                let parent = self
+                    .dir
+                    .parent()
+                    .ok_or_else(|| DirectError::Io("cache dir has no parent".into()))?;
+                tokio::fs::create_dir_all(parent)
+                    .await
+                    .map_err(|e| DirectError::Io(format!("create {}: {e}", parent.display())))?;
+                tokio::fs::create_dir_all(&self.home)
+                    .await
+                    .map_err(|e| DirectError::Io(format!("create git home: {e}")))?;
                 // Initialise beside the final name, then rename: a crash never leaves a half repo.
                 let tmp = parent.join(format!(".init-{}-{}", std::process::id(), rand_suffix()));
                 let tmp_s = tmp.to_string_lossy().to_string();
-                self.run_in(&tmp, &["init", "--bare", "--quiet", "--end-of-options", &tmp_s], 1 << 20)
-                    .await
-                    .map_err(|e| DirectError::Git(format!("git init: {e}")))?;
+                self.run_in(
+                    &tmp,
+                    &["init", "--bare", "--quiet", "--end-of-options", &tmp_s],
+                    1 << 20,
+                )
+                .await
+                .map_err(|e| DirectError::Git(format!("git init: {e}")))?;
                 // cmd/go's ensureGitAttributes: export-ignore files are kept and $Format$ is not expanded.
-                tokio::fs::create_dir_all(tmp.join("info")).await.map_err(|e| DirectError::Io(e.to_string()))?;
-                tokio::fs::write(tmp.join("info").join("attributes"), "* -export-subst -export-ignore\n")
+                tokio::fs::create_dir_all(tmp.join("info"))
                     .await
                     .map_err(|e| DirectError::Io(e.to_string()))?;
+                tokio::fs::write(
+                    tmp.join("info").join("attributes"),
+                    "* -export-subst -export-ignore\n",
+                )
+                .await
+                .map_err(|e| DirectError::Io(e.to_string()))?;
                 match tokio::fs::rename(&tmp, &self.dir).await {
                     Ok(()) => Ok(()),
                     Err(_) if self.dir.join("HEAD").is_file() => {
@@ -233,19 +298,34 @@ impl GitRepo {
 
     /// `git ls-remote`: the remote's HEAD, branches and tags (tags peeled).
     async fn ls_remote(&self) -> Result<Refs, DirectError> {
-        let out = self.run(&["ls-remote", "-q", "--end-of-options", &self.url], 64 << 20).await.map_err(|e| {
-            let text = e.to_string();
-            let lower = text.to_ascii_lowercase();
-            if lower.contains("not found") || lower.contains("does not appear to be a git repository") || lower.contains(" 404") || lower.contains(" 410") {
-                DirectError::NotFound(format!("repository {} does not exist: {text}", redact_url(&self.url)))
-            } else {
-                DirectError::Git(format!("git ls-remote {}: {text}", redact_url(&self.url)))
-            }
-        })?;
+        let out = self
+            .run(
+                &["ls-remote", "-q", "--end-of-options", &self.url],
+                64 << 20,
+            )
+            .await
+            .map_err(|e| {
+                let text = e.to_string();
+                let lower = text.to_ascii_lowercase();
+                if lower.contains("not found")
+                    || lower.contains("does not appear to be a git repository")
+                    || lower.contains(" 404")
+                    || lower.contains(" 410")
+                {
+                    DirectError::NotFound(format!(
+                        "repository {} does not exist: {text}",
+                        redact_url(&self.url)
+                    ))
+                } else {
+                    DirectError::Git(format!("git ls-remote {}: {text}", redact_url(&self.url)))
+                }
+            })?;
         let mut refs = Refs::new();
         let mut peeled = Vec::new();
         for line in String::from_utf8_lossy(&out).lines() {
-            let Some((hash, name)) = line.split_once('\t') else { continue };
+            let Some((hash, name)) = line.split_once('\t') else {
+                continue;
+            };
             if !is_hex(hash) {
                 continue;
             }
@@ -269,7 +349,14 @@ impl GitRepo {
     async fn missing(&self, hashes: &[&String]) -> Result<bool, DirectError> {
         for h in hashes {
             let spec = format!("{h}^{{commit}}");
-            if self.run(&["rev-parse", "--verify", "-q", "--end-of-options", &spec], 1 << 10).await.is_err() {
+            if self
+                .run(
+                    &["rev-parse", "--verify", "-q", "--end-of-options", &spec],
+                    1 << 10,
+                )
+                .await
+                .is_err()
+            {
                 return Ok(true);
             }
         }
@@ -295,10 +382,18 @@ impl GitRepo {
         if self.missing(&tips).await? {
             self.run(
                 &[
-                    "-c", "protocol.version=2",
-                    "fetch", "-f", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules",
-                    "--end-of-options", &self.url,
-                    "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*",
+                    "-c",
+                    "protocol.version=2",
+                    "fetch",
+                    "-f",
+                    "--quiet",
+                    "--no-tags",
+                    "--no-write-fetch-head",
+                    "--no-recurse-submodules",
+                    "--end-of-options",
+                    &self.url,
+                    "+refs/heads/*:refs/heads/*",
+                    "+refs/tags/*:refs/tags/*",
                 ],
                 1 << 20,
             )
@@ -306,9 +401,19 @@ impl GitRepo {
             .map_err(|e| DirectError::Git(format!("git fetch {}: {e}", redact_url(&self.url))))?;
             // A shallow cache (never created by goxy, but be safe) would hide ancestry.
             if self.dir.join("shallow").exists() {
-                self.run(&["fetch", "--quiet", "--unshallow", "-f", "--end-of-options", &self.url], 1 << 20)
-                    .await
-                    .map_err(|e| DirectError::Git(format!("git fetch --unshallow: {e}")))?;
+                self.run(
+                    &[
+                        "fetch",
+                        "--quiet",
+                        "--unshallow",
+                        "-f",
+                        "--end-of-options",
+                        &self.url,
+                    ],
+                    1 << 20,
+                )
+                .await
+                .map_err(|e| DirectError::Git(format!("git fetch --unshallow: {e}")))?;
             }
         }
         state.refs = Some(refs.clone());
@@ -324,13 +429,23 @@ impl GitRepo {
             return Ok(refs.clone());
         }
         let out = self
-            .run(&["for-each-ref", "--format=%(objectname) %(refname) %(*objectname)", "refs/heads", "refs/tags"], 64 << 20)
+            .run(
+                &[
+                    "for-each-ref",
+                    "--format=%(objectname) %(refname) %(*objectname)",
+                    "refs/heads",
+                    "refs/tags",
+                ],
+                64 << 20,
+            )
             .await
             .map_err(|e| DirectError::Git(format!("git for-each-ref: {e}")))?;
         let mut refs = Refs::new();
         for line in String::from_utf8_lossy(&out).lines() {
             let mut f = line.split(' ');
-            let (Some(obj), Some(name)) = (f.next(), f.next()) else { continue };
+            let (Some(obj), Some(name)) = (f.next(), f.next()) else {
+                continue;
+            };
             let peeled = f.next().filter(|p| !p.is_empty()).unwrap_or(obj);
             refs.insert(name.to_string(), peeled.to_string());
         }
@@ -340,23 +455,50 @@ impl GitRepo {
     /// Resolves an object-name expression to a local commit id.
     pub async fn resolve_local(&self, rev: &str) -> Option<String> {
         let spec = format!("{rev}^{{commit}}");
-        let out = self.run(&["rev-parse", "--verify", "-q", "--end-of-options", &spec], 1 << 10).await.ok()?;
+        let out = self
+            .run(
+                &["rev-parse", "--verify", "-q", "--end-of-options", &spec],
+                1 << 10,
+            )
+            .await
+            .ok()?;
         let h = String::from_utf8_lossy(&out).trim().to_string();
         is_hex(&h).then_some(h)
     }
 
     /// `statLocal`: commit facts for a resolved commit id.
-    pub async fn commit_info(&self, hash: &str, refs: &Refs, version: &str, origin_ref: Option<String>) -> Result<CommitInfo, DirectError> {
+    pub async fn commit_info(
+        &self,
+        hash: &str,
+        refs: &Refs,
+        version: &str,
+        origin_ref: Option<String>,
+    ) -> Result<CommitInfo, DirectError> {
         let out = self
-            .run(&["log", "--no-decorate", "-n1", "--format=format:%H %ct", "--end-of-options", hash, "--"], 1 << 10)
+            .run(
+                &[
+                    "log",
+                    "--no-decorate",
+                    "-n1",
+                    "--format=format:%H %ct",
+                    "--end-of-options",
+                    hash,
+                    "--",
+                ],
+                1 << 10,
+            )
             .await
             .map_err(|_| DirectError::NotFound(format!("unknown revision {version}")))?;
         let text = String::from_utf8_lossy(&out);
         let mut f = text.split_whitespace();
         let (Some(h), Some(t)) = (f.next(), f.next()) else {
-            return Err(DirectError::Git(format!("unexpected response from git log: {text:?}")));
+            return Err(DirectError::Git(format!(
+                "unexpected response from git log: {text:?}"
+            )));
         };
-        let time: i64 = t.parse().map_err(|_| DirectError::Git(format!("invalid time from git log: {text:?}")))?;
+        let time: i64 = t
+            .parse()
+            .map_err(|_| DirectError::Git(format!("invalid time from git log: {text:?}")))?;
         let mut tags: Vec<String> = refs
             .iter()
             .filter(|(_, c)| c.as_str() == h)
@@ -364,16 +506,37 @@ impl GitRepo {
             .collect();
         tags.sort();
         tags.dedup();
-        let version = if tags.iter().any(|t| t == version) { version.to_string() } else { h.to_string() };
-        Ok(CommitInfo { hash: h.to_string(), short: h.chars().take(12).collect(), time, tags, version, origin_ref })
+        let version = if tags.iter().any(|t| t == version) {
+            version.to_string()
+        } else {
+            h.to_string()
+        };
+        Ok(CommitInfo {
+            hash: h.to_string(),
+            short: h.chars().take(12).collect(),
+            time,
+            tags,
+            version,
+            origin_ref,
+        })
     }
 
     /// `git cat-file blob <commit>:<path>`; None when the file does not exist (or is not a blob).
-    pub async fn read_file(&self, commit: &str, path: &str, limit: u64) -> Result<Option<Vec<u8>>, DirectError> {
+    pub async fn read_file(
+        &self,
+        commit: &str,
+        path: &str,
+        limit: u64,
+    ) -> Result<Option<Vec<u8>>, DirectError> {
         let spec = format!("{commit}:{path}");
-        match self.run(&["cat-file", "blob", "--end-of-options", &spec], limit).await {
+        match self
+            .run(&["cat-file", "blob", "--end-of-options", &spec], limit)
+            .await
+        {
             Ok(data) => Ok(Some(data)),
-            Err(GitFailure::TooLarge) => Err(DirectError::Invalid(format!("{path} at {commit} is larger than {limit} bytes"))),
+            Err(GitFailure::TooLarge) => Err(DirectError::Invalid(format!(
+                "{path} at {commit} is larger than {limit} bytes"
+            ))),
             Err(GitFailure::Exit { .. }) => Ok(None),
             Err(e) => Err(DirectError::Git(format!("git cat-file {path}: {e}"))),
         }
@@ -383,15 +546,33 @@ impl GitRepo {
     pub async fn tags_merged(&self, commit: &str) -> Result<Vec<String>, DirectError> {
         let merged = format!("--merged={commit}");
         let out = self
-            .run(&["for-each-ref", "--format=%(refname)", &merged, "refs/tags"], 64 << 20)
+            .run(
+                &["for-each-ref", "--format=%(refname)", &merged, "refs/tags"],
+                64 << 20,
+            )
             .await
             .map_err(|e| DirectError::Git(format!("git for-each-ref --merged: {e}")))?;
-        Ok(String::from_utf8_lossy(&out).lines().filter_map(|l| l.trim().strip_prefix("refs/tags/").map(str::to_string)).collect())
+        Ok(String::from_utf8_lossy(&out)
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("refs/tags/").map(str::to_string))
+            .collect())
     }
 
     /// Is `ancestor` an ancestor of (or equal to) `commit`?
     pub async fn is_ancestor(&self, ancestor: &str, commit: &str) -> Result<bool, DirectError> {
-        match self.run(&["merge-base", "--is-ancestor", "--end-of-options", ancestor, commit], 1 << 10).await {
+        match self
+            .run(
+                &[
+                    "merge-base",
+                    "--is-ancestor",
+                    "--end-of-options",
+                    ancestor,
+                    commit,
+                ],
+                1 << 10,
+            )
+            .await
+        {
             Ok(_) => Ok(true),
             Err(GitFailure::Exit { code: Some(1), .. }) => Ok(false),
             Err(e) => Err(DirectError::Git(format!("git merge-base: {e}"))),
@@ -399,17 +580,32 @@ impl GitRepo {
     }
 
     /// `git archive --format=zip` of `commit`, limited to `dir` when non-empty.
-    pub async fn archive(&self, commit: &str, dir: &str, limit: u64) -> Result<Vec<u8>, DirectError> {
-        let mut args = vec!["archive", "--format=zip", "--prefix=prefix/", "--end-of-options", commit];
+    pub async fn archive(
+        &self,
+        commit: &str,
+        dir: &str,
+        limit: u64,
+    ) -> Result<Vec<u8>, DirectError> {
+        let mut args = vec![
+            "archive",
+            "--format=zip",
+            "--prefix=prefix/",
+            "--end-of-options",
+            commit,
+        ];
         // After --end-of-options every argument is a pathspec; no "--" needed (it would be a pathspec itself).
         if !dir.is_empty() {
             args.push(dir);
         }
         match self.run(&args, limit).await {
             Ok(z) => Ok(z),
-            Err(GitFailure::TooLarge) => Err(DirectError::Invalid("downloaded zip file too large".into())),
+            Err(GitFailure::TooLarge) => {
+                Err(DirectError::Invalid("downloaded zip file too large".into()))
+            }
             Err(GitFailure::Exit { stderr, .. }) if stderr.contains("did not match any files") => {
-                Err(DirectError::NotFound(format!("directory {dir:?} does not exist at {commit}")))
+                Err(DirectError::NotFound(format!(
+                    "directory {dir:?} does not exist at {commit}"
+                )))
             }
             Err(e) => Err(DirectError::Git(format!("git archive: {e}"))),
         }
@@ -419,7 +615,12 @@ impl GitRepo {
 fn rand_suffix() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
     h.finish()
 }
 

@@ -41,7 +41,9 @@ pub fn module_path(gomod: &[u8]) -> String {
     let text = String::from_utf8_lossy(gomod);
     for line in text.split('\n') {
         let line = strip_comment(line).trim();
-        let Some(rest) = line.strip_prefix("module") else { continue };
+        let Some(rest) = line.strip_prefix("module") else {
+            continue;
+        };
         let trimmed = rest.trim();
         if trimmed.len() == rest.len() || trimmed.is_empty() {
             continue;
@@ -94,7 +96,11 @@ pub fn go_lang_version(gomod: &[u8]) -> String {
         let v = args.trim();
         let mut parts = v.split('.');
         let (Some(major), Some(minor)) = (parts.next(), parts.next()) else {
-            return if v.bytes().all(|c| c.is_ascii_digit()) && !v.is_empty() { format!("go{v}") } else { String::new() };
+            return if v.bytes().all(|c| c.is_ascii_digit()) && !v.is_empty() {
+                format!("go{v}")
+            } else {
+                String::new()
+            };
         };
         let minor: String = minor.chars().take_while(|c| c.is_ascii_digit()).collect();
         if major.is_empty() || minor.is_empty() || !major.bytes().all(|c| c.is_ascii_digit()) {
@@ -107,10 +113,15 @@ pub fn go_lang_version(gomod: &[u8]) -> String {
 
 /// Compares a `go1.N` language version with `go1.M` (only the forms `go_lang_version` yields).
 pub fn lang_at_least(lang: &str, want_major: u64, want_minor: u64) -> bool {
-    let Some(rest) = lang.strip_prefix("go") else { return false };
+    let Some(rest) = lang.strip_prefix("go") else {
+        return false;
+    };
     let mut parts = rest.split('.');
     let major = parts.next().and_then(|s| s.parse::<u64>().ok());
-    let minor = parts.next().and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+    let minor = parts
+        .next()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(0);
     match major {
         Some(m) => (m, minor) >= (want_major, want_minor),
         None => false,
@@ -136,11 +147,17 @@ pub fn retractions(gomod: &[u8]) -> Vec<Retraction> {
             let mut it = inner.split(',').map(str::trim);
             if let (Some(low), Some(high), None) = (it.next(), it.next(), it.next()) {
                 if semver::is_valid(low) && semver::is_valid(high) {
-                    out.push(Retraction { low: low.into(), high: high.into() });
+                    out.push(Retraction {
+                        low: low.into(),
+                        high: high.into(),
+                    });
                 }
             }
         } else if semver::is_valid(args) {
-            out.push(Retraction { low: args.into(), high: args.into() });
+            out.push(Retraction {
+                low: args.into(),
+                high: args.into(),
+            });
         }
     }
     out
@@ -161,7 +178,10 @@ mod tests {
     #[test]
     fn module_path_forms() {
         assert_eq!(module_path(b"module example.com/m\n"), "example.com/m");
-        assert_eq!(module_path(b"// c\nmodule \"example.com/q\" // x\n"), "example.com/q");
+        assert_eq!(
+            module_path(b"// c\nmodule \"example.com/q\" // x\n"),
+            "example.com/q"
+        );
         assert_eq!(module_path(b"modulex example.com/m\n"), "");
         assert_eq!(module_path(b"go 1.21\n"), "");
     }

@@ -58,7 +58,7 @@ mod semver;
 mod zipbuild;
 
 pub use discovery::{is_private_ip, RepoRoot};
-pub use zipbuild::{hash_go_mod, hash1};
+pub use zipbuild::{hash1, hash_go_mod};
 
 use base64::Engine as _;
 use coderepo::CodeRepo;
@@ -194,7 +194,12 @@ impl Credentials {
     /// (username, password) for `host` (`name` or `name:port`).
     pub fn for_host(&self, host: &str) -> Option<(String, String)> {
         let bare = host.split(':').next().unwrap_or(host);
-        if let Some(h) = self.hosts.iter().find(|h| h.host == host).or_else(|| self.hosts.iter().find(|h| h.host == bare)) {
+        if let Some(h) = self
+            .hosts
+            .iter()
+            .find(|h| h.host == host)
+            .or_else(|| self.hosts.iter().find(|h| h.host == bare))
+        {
             return Some((h.username.clone(), h.password.clone()));
         }
         let text = std::fs::read_to_string(self.netrc.as_ref()?).ok()?;
@@ -208,7 +213,11 @@ pub fn parse_credential_list(list: &str) -> Vec<HostCredential> {
         .filter_map(|item| {
             let (host, cred) = item.trim().split_once('=')?;
             let (user, pass) = cred.split_once(':')?;
-            (!host.is_empty()).then(|| HostCredential { host: host.into(), username: user.into(), password: pass.into() })
+            (!host.is_empty()).then(|| HostCredential {
+                host: host.into(),
+                username: user.into(),
+                password: pass.into(),
+            })
         })
         .collect()
 }
@@ -220,7 +229,11 @@ pub fn netrc_lookup(text: &str, host: &str) -> Option<(String, String)> {
     let mut default: Option<(String, String)> = None;
     let mut cur: Option<(bool, bool)> = None; // (is ours, is default)
     let (mut login, mut password) = (String::new(), String::new());
-    let flush = |cur: Option<(bool, bool)>, login: &mut String, password: &mut String, found: &mut Option<(String, String)>, default: &mut Option<(String, String)>| {
+    let flush = |cur: Option<(bool, bool)>,
+                 login: &mut String,
+                 password: &mut String,
+                 found: &mut Option<(String, String)>,
+                 default: &mut Option<(String, String)>| {
         if let Some((ours, dflt)) = cur {
             let pair = (std::mem::take(login), std::mem::take(password));
             if ours && found.is_none() {
@@ -314,8 +327,12 @@ impl reqwest::dns::Resolve for PolicyResolver {
         let allow = self.allow_private;
         let host = name.as_str().to_string();
         Box::pin(async move {
-            let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let ok: Vec<std::net::SocketAddr> = addrs.into_iter().filter(|a| allow || !is_private_ip(a.ip())).collect();
+            let addrs: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let ok: Vec<std::net::SocketAddr> = addrs
+                .into_iter()
+                .filter(|a| allow || !is_private_ip(a.ip()))
+                .collect();
             if ok.is_empty() {
                 return Err(format!("{host}: no permitted address").into());
             }
@@ -324,7 +341,10 @@ impl reqwest::dns::Resolve for PolicyResolver {
     }
 }
 
-fn http_client(cfg: &DirectConfig, accept_invalid_certs: bool) -> Result<reqwest::Client, DirectError> {
+fn http_client(
+    cfg: &DirectConfig,
+    accept_invalid_certs: bool,
+) -> Result<reqwest::Client, DirectError> {
     let insecure = cfg.insecure.clone();
     let allow_private = cfg.allow_private_addresses;
     let policy = reqwest::redirect::Policy::custom(move |attempt| {
@@ -339,7 +359,11 @@ fn http_client(cfg: &DirectConfig, accept_invalid_certs: bool) -> Result<reqwest
         if u.scheme() != "http" && u.scheme() != "https" {
             return attempt.error("redirect to another scheme refused");
         }
-        if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>() {
+        if let Ok(ip) = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+        {
             if !allow_private && is_private_ip(ip) {
                 return attempt.error("redirect to a private address refused");
             }
@@ -363,8 +387,13 @@ fn has_path_prefix(s: &str, prefix: &str) -> bool {
 
 impl DirectFetcher {
     pub fn new(cfg: DirectConfig) -> Result<Self, DirectError> {
-        std::fs::create_dir_all(&cfg.cache_dir).map_err(|e| DirectError::Io(format!("create {}: {e}", cfg.cache_dir.display())))?;
-        let egress = Egress { insecure: cfg.insecure.clone(), allow_ssh: cfg.allow_ssh, allow_private_addresses: cfg.allow_private_addresses };
+        std::fs::create_dir_all(&cfg.cache_dir)
+            .map_err(|e| DirectError::Io(format!("create {}: {e}", cfg.cache_dir.display())))?;
+        let egress = Egress {
+            insecure: cfg.insecure.clone(),
+            allow_ssh: cfg.allow_ssh,
+            allow_private_addresses: cfg.allow_private_addresses,
+        };
         Ok(DirectFetcher {
             inner: Arc::new(Inner {
                 http: http_client(&cfg, false)?,
@@ -432,7 +461,11 @@ impl DirectFetcher {
     }
 
     /// `.zip` bytes and their `h1:` content hash.
-    pub async fn zip_with_hash(&self, module: &str, version: &str) -> Result<(Vec<u8>, String), DirectError> {
+    pub async fn zip_with_hash(
+        &self,
+        module: &str,
+        version: &str,
+    ) -> Result<(Vec<u8>, String), DirectError> {
         let what = format!("{module}@{version}");
         async {
             check_query(version)?;
@@ -447,7 +480,9 @@ impl DirectFetcher {
     /// Where `module` lives (cached for `discovery_ttl`).
     pub async fn discover(&self, module: &str) -> Result<RepoRoot, DirectError> {
         if let Err(e) = modpath::check_path(module) {
-            return Err(DirectError::NotFound(format!("malformed module path {module:?}: {e}")));
+            return Err(DirectError::NotFound(format!(
+                "malformed module path {module:?}: {e}"
+            )));
         }
         if let Ok(roots) = self.inner.roots.lock() {
             if let Some((at, r)) = roots.get(module) {
@@ -472,7 +507,12 @@ impl DirectFetcher {
             .filter(|(prefix, _)| has_path_prefix(module, prefix.trim_end_matches('/')))
             .max_by_key(|(prefix, _)| prefix.len());
         if let Some((prefix, url)) = best {
-            return Ok(RepoRoot { root: prefix.trim_end_matches('/').to_string(), url: url.clone(), subdir: String::new(), vcs: "git".into() });
+            return Ok(RepoRoot {
+                root: prefix.trim_end_matches('/').to_string(),
+                url: url.clone(),
+                subdir: String::new(),
+                vcs: "git".into(),
+            });
         }
         match discovery::static_lookup(module)? {
             StaticMatch::Root(r) => return Ok(r),
@@ -486,12 +526,21 @@ impl DirectFetcher {
                 }
                 for scheme in schemes {
                     let url = format!("{scheme}://{repo}");
-                    let Ok(git) = self.git_repo(module, &url).await else { continue };
+                    let Ok(git) = self.git_repo(module, &url).await else {
+                        continue;
+                    };
                     if git.sync().await.is_ok() {
-                        return Ok(RepoRoot { root, url, subdir: String::new(), vcs: "git".into() });
+                        return Ok(RepoRoot {
+                            root,
+                            url,
+                            subdir: String::new(),
+                            vcs: "git".into(),
+                        });
                     }
                 }
-                return Err(DirectError::NotFound(format!("{module}: no secure protocol found for repository")));
+                return Err(DirectError::NotFound(format!(
+                    "{module}: no secure protocol found for repository"
+                )));
             }
             StaticMatch::None => {}
         }
@@ -502,14 +551,26 @@ impl DirectFetcher {
             let again = self.fetch_meta(module, &m.prefix).await?;
             let m2 = discovery::match_go_import(&again, &m.prefix)?;
             if m2 != m {
-                return Err(DirectError::NotFound(format!("{module}: {} and {} disagree about go-import for {}", module, m.prefix, m.prefix)));
+                return Err(DirectError::NotFound(format!(
+                    "{module}: {} and {} disagree about go-import for {}",
+                    module, m.prefix, m.prefix
+                )));
             }
         }
-        Ok(RepoRoot { root: m.prefix, url: m.repo, subdir: m.subdir, vcs: m.vcs })
+        Ok(RepoRoot {
+            root: m.prefix,
+            url: m.repo,
+            subdir: m.subdir,
+            vcs: m.vcs,
+        })
     }
 
     /// GET `https://<path>?go-get=1` (http only for insecure modules) and parse go-import tags.
-    async fn fetch_meta(&self, module: &str, path: &str) -> Result<Vec<discovery::MetaImport>, DirectError> {
+    async fn fetch_meta(
+        &self,
+        module: &str,
+        path: &str,
+    ) -> Result<Vec<discovery::MetaImport>, DirectError> {
         let (host, rest) = match path.find('/') {
             Some(i) => (&path[..i], &path[i..]),
             None => (path, "/"),
@@ -529,7 +590,11 @@ impl DirectFetcher {
                     continue;
                 }
             };
-            let client = if insecure { &self.inner.http_insecure } else { &self.inner.http };
+            let client = if insecure {
+                &self.inner.http_insecure
+            } else {
+                &self.inner.http
+            };
             let mut req = client.get(parsed.clone());
             let host_port = match parsed.port() {
                 Some(p) => format!("{}:{p}", parsed.host_str().unwrap_or("")),
@@ -541,18 +606,25 @@ impl DirectFetcher {
             let resp = match req.send().await {
                 Ok(r) => r,
                 Err(e) => {
-                    last_err = DirectError::Upstream(format!("{module}: GET {scheme}://{host}{rest}?go-get=1: {}", without_url(&e)));
+                    last_err = DirectError::Upstream(format!(
+                        "{module}: GET {scheme}://{host}{rest}?go-get=1: {}",
+                        without_url(&e)
+                    ));
                     continue;
                 }
             };
             let status = resp.status();
-            let body = read_limited(resp, 4 << 20).await.map_err(|e| DirectError::Upstream(format!("{module}: reading go-get page: {e}")))?;
+            let body = read_limited(resp, 4 << 20).await.map_err(|e| {
+                DirectError::Upstream(format!("{module}: reading go-get page: {e}"))
+            })?;
             let imports = discovery::parse_meta_imports(&String::from_utf8_lossy(&body));
             if imports.is_empty() {
                 if status.is_success() || status.as_u16() == 404 || status.as_u16() == 410 {
                     return Err(DirectError::NotFound(format!("{module}: no go-import meta tags at {scheme}://{host}{rest}?go-get=1 ({status})")));
                 }
-                last_err = DirectError::Upstream(format!("{module}: {scheme}://{host}{rest}?go-get=1: {status}"));
+                last_err = DirectError::Upstream(format!(
+                    "{module}: {scheme}://{host}{rest}?go-get=1: {status}"
+                ));
                 continue;
             }
             return Ok(imports);
@@ -571,7 +643,11 @@ impl DirectFetcher {
             "git+ssh" => "ssh",
             s => s,
         };
-        let mut net = GitNet { allow_protocol: scheme.to_string(), tls_insecure: self.inner.egress.insecure_for(module), ..GitNet::default() };
+        let mut net = GitNet {
+            allow_protocol: scheme.to_string(),
+            tls_insecure: self.inner.egress.insecure_for(module),
+            ..GitNet::default()
+        };
         if scheme == "ssh" {
             net.ssh_key = self.inner.cfg.credentials.ssh_key.clone();
         }
@@ -582,12 +658,25 @@ impl DirectFetcher {
                 None => host.to_string(),
             };
             if let Some((user, pass)) = self.inner.cfg.credentials.for_host(&host_port) {
-                let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
-                net.auth_headers.push((format!("{scheme}://{host_port}/"), format!("Authorization: Basic {token}")));
+                let token =
+                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+                net.auth_headers.push((
+                    format!("{scheme}://{host_port}/"),
+                    format!("Authorization: Basic {token}"),
+                ));
             }
         }
-        let repo = GitRepo::new(&self.inner.cfg.cache_dir, url, net, self.inner.cfg.git_timeout);
-        let mut repos = self.inner.repos.lock().map_err(|_| DirectError::Io("repo table poisoned".into()))?;
+        let repo = GitRepo::new(
+            &self.inner.cfg.cache_dir,
+            url,
+            net,
+            self.inner.cfg.git_timeout,
+        );
+        let mut repos = self
+            .inner
+            .repos
+            .lock()
+            .map_err(|_| DirectError::Io("repo table poisoned".into()))?;
         Ok(repos.entry(url.to_string()).or_insert(repo).clone())
     }
 
@@ -598,7 +687,11 @@ impl DirectFetcher {
             return Err(DirectError::Unsupported(format!("{module}: go-import vcs {:?} (module proxies named by go-import are not fetched directly)", root.vcs)));
         }
         let git = self.git_repo(module, &root.url).await?;
-        let refs = if fresh { git.sync().await? } else { git.local_refs().await? };
+        let refs = if fresh {
+            git.sync().await?
+        } else {
+            git.local_refs().await?
+        };
         CodeRepo::new(git, &root.root, &root.subdir, module, refs)
     }
 
@@ -613,7 +706,11 @@ impl DirectFetcher {
                 }
             } else {
                 let base = version.strip_suffix("+incompatible").unwrap_or(version);
-                let tag = if repo.code_dir.is_empty() { base.to_string() } else { format!("{}/{base}", repo.code_dir) };
+                let tag = if repo.code_dir.is_empty() {
+                    base.to_string()
+                } else {
+                    format!("{}/{base}", repo.code_dir)
+                };
                 repo.refs.contains_key(&format!("refs/tags/{tag}"))
             };
             if local {
@@ -632,7 +729,11 @@ impl DirectFetcher {
                 url: gitcmd::redact_url(&repo.git.url),
                 subdir: repo.code_dir.clone(),
                 hash: r.info.hash.clone(),
-                r#ref: if pseudo { String::new() } else { r.info.origin_ref.clone().unwrap_or_default() },
+                r#ref: if pseudo {
+                    String::new()
+                } else {
+                    r.info.origin_ref.clone().unwrap_or_default()
+                },
             }),
             version: r.version,
         }
@@ -641,8 +742,18 @@ impl DirectFetcher {
 
 /// Rejects queries that could act as git options or paths (CVE-2025-68119 class).
 fn check_query(q: &str) -> Result<(), DirectError> {
-    if q.is_empty() || q.starts_with('-') || q.starts_with('/') || q.len() > 256 || q.contains("..") || q.chars().any(|c| c.is_control() || c == ' ' || c == ':' || c == '\\') || q.contains("@{") {
-        return Err(DirectError::NotFound(format!("invalid version query {q:?}")));
+    if q.is_empty()
+        || q.starts_with('-')
+        || q.starts_with('/')
+        || q.len() > 256
+        || q.contains("..")
+        || q.chars()
+            .any(|c| c.is_control() || c == ' ' || c == ':' || c == '\\')
+        || q.contains("@{")
+    {
+        return Err(DirectError::NotFound(format!(
+            "invalid version query {q:?}"
+        )));
     }
     Ok(())
 }
@@ -674,24 +785,60 @@ mod tests {
     #[test]
     fn netrc_and_credential_list() {
         let text = "machine a.example login u1 password p1\nmachine b.example\n login u2\n password p2\ndefault login d password dp\n";
-        assert_eq!(netrc_lookup(text, "b.example"), Some(("u2".into(), "p2".into())));
-        assert_eq!(netrc_lookup(text, "a.example"), Some(("u1".into(), "p1".into())));
-        assert_eq!(netrc_lookup(text, "c.example"), Some(("d".into(), "dp".into())));
+        assert_eq!(
+            netrc_lookup(text, "b.example"),
+            Some(("u2".into(), "p2".into()))
+        );
+        assert_eq!(
+            netrc_lookup(text, "a.example"),
+            Some(("u1".into(), "p1".into()))
+        );
+        assert_eq!(
+            netrc_lookup(text, "c.example"),
+            Some(("d".into(), "dp".into()))
+        );
         let list = parse_credential_list("git.corp=bot:tok1, other:8443=x:y\nbad");
         assert_eq!(list.len(), 2);
-        let creds = Credentials { hosts: list, ..Credentials::default() };
-        assert_eq!(creds.for_host("git.corp"), Some(("bot".into(), "tok1".into())));
+        let creds = Credentials {
+            hosts: list,
+            ..Credentials::default()
+        };
+        assert_eq!(
+            creds.for_host("git.corp"),
+            Some(("bot".into(), "tok1".into()))
+        );
         assert_eq!(creds.for_host("other:8443"), Some(("x".into(), "y".into())));
         assert_eq!(creds.for_host("nobody"), None);
-        assert!(!format!("{creds:?}").contains("tok1"), "credentials must not appear in Debug output");
+        assert!(
+            !format!("{creds:?}").contains("tok1"),
+            "credentials must not appear in Debug output"
+        );
     }
 
     #[test]
     fn hostile_queries_rejected() {
-        for q in ["-oProxyCommand=x", "--upload-pack=x", "--output=/tmp/p", "/etc/passwd", "a..b", "v1\n", "x y", "HEAD@{1}", "a:b", ""] {
+        for q in [
+            "-oProxyCommand=x",
+            "--upload-pack=x",
+            "--output=/tmp/p",
+            "/etc/passwd",
+            "a..b",
+            "v1\n",
+            "x y",
+            "HEAD@{1}",
+            "a:b",
+            "",
+        ] {
             assert!(check_query(q).is_err(), "{q:?}");
         }
-        for q in ["v1.2.3", "main", "feature/x", "abcdef1", "v2.0.0+incompatible", "latest"] {
+        for q in [
+            "v1.2.3",
+            "main",
+            "feature/x",
+            "abcdef1",
+            "v2.0.0+incompatible",
+            "latest",
+        ] {
             assert!(check_query(q).is_ok(), "{q:?}");
         }
     }
@@ -701,7 +848,13 @@ mod tests {
         let info = RevInfo {
             version: "v1.5.2".into(),
             time: "2018-02-14T15:44:20Z".into(),
-            origin: Some(Origin { vcs: "git".into(), url: "https://h/r".into(), subdir: String::new(), hash: "c4d4".into(), r#ref: "refs/tags/v1.5.2".into() }),
+            origin: Some(Origin {
+                vcs: "git".into(),
+                url: "https://h/r".into(),
+                subdir: String::new(),
+                hash: "c4d4".into(),
+                r#ref: "refs/tags/v1.5.2".into(),
+            }),
         };
         assert_eq!(
             serde_json::to_string(&info).unwrap_or_default(),
@@ -712,8 +865,19 @@ mod tests {
     #[tokio::test]
     async fn invalid_paths_fail_before_io() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let f = DirectFetcher::new(DirectConfig { credentials: Credentials::default(), ..DirectConfig::new(dir.path()) }).expect("fetcher");
-        for m in ["", "Example.com/x", "example.com/v1", "gopkg.in/yaml.v2/abc", "example.com/.x", "x/y"] {
+        let f = DirectFetcher::new(DirectConfig {
+            credentials: Credentials::default(),
+            ..DirectConfig::new(dir.path())
+        })
+        .expect("fetcher");
+        for m in [
+            "",
+            "Example.com/x",
+            "example.com/v1",
+            "gopkg.in/yaml.v2/abc",
+            "example.com/.x",
+            "x/y",
+        ] {
             let e = f.list(m).await.expect_err(m);
             assert!(e.is_not_found(), "{m}: {e}");
         }
@@ -726,7 +890,10 @@ mod tests {
             ..DirectConfig::new(dir.path())
         })
         .expect("fetcher");
-        let e = f2.list("corp.example/r").await.expect_err("loopback must be denied");
+        let e = f2
+            .list("corp.example/r")
+            .await
+            .expect_err("loopback must be denied");
         assert!(e.is_denied(), "{e}");
     }
 }

@@ -53,14 +53,21 @@ fn check_elem(elem: &str, kind: PathKind) -> Result<(), String> {
         }
     }
     let short = elem.split('.').next().unwrap_or(elem);
-    if BAD_WINDOWS_NAMES.iter().any(|bad| bad.eq_ignore_ascii_case(short)) {
-        return Err(format!("{short:?} disallowed as path element component on Windows"));
+    if BAD_WINDOWS_NAMES
+        .iter()
+        .any(|bad| bad.eq_ignore_ascii_case(short))
+    {
+        return Err(format!(
+            "{short:?} disallowed as path element component on Windows"
+        ));
     }
     if kind == PathKind::Module {
         if let Some(i) = short.rfind('~') {
             let suffix = &short[i + 1..];
             if !suffix.is_empty() && suffix.bytes().all(|c| c.is_ascii_digit()) {
-                return Err(format!("trailing tilde and digits in path element {elem:?}"));
+                return Err(format!(
+                    "trailing tilde and digits in path element {elem:?}"
+                ));
             }
         }
     }
@@ -93,7 +100,10 @@ pub fn check_path(path: &str) -> Result<(), String> {
     if !first.contains('.') {
         return Err("missing dot in first path element".into());
     }
-    if let Some(c) = first.chars().find(|&c| !(c == '-' || c == '.' || c.is_ascii_digit() || c.is_ascii_lowercase())) {
+    if let Some(c) = first
+        .chars()
+        .find(|&c| !(c == '-' || c == '.' || c.is_ascii_digit() || c.is_ascii_lowercase()))
+    {
         return Err(format!("invalid char {c:?} in first path element"));
     }
     if split_path_version(path).is_none() {
@@ -220,7 +230,12 @@ fn parse_pseudo(v: &str) -> Option<PseudoParts> {
         Some(j) if j > i => (&v[..j], &v[j + 1..]),
         _ => (&v[..i], &v[i + 1..]),
     };
-    Some(PseudoParts { base: base.into(), timestamp: timestamp.into(), rev: rev.into(), build })
+    Some(PseudoParts {
+        base: base.into(),
+        timestamp: timestamp.into(),
+        rev: rev.into(),
+        build,
+    })
 }
 
 /// `module.PseudoVersionRev`: the revision identifier (12 hex digits for git).
@@ -275,18 +290,26 @@ pub fn pseudo_version_base(v: &str) -> Result<String, String> {
     let pre = semver::prerelease(&p.base);
     if pre.is_empty() {
         if !p.build.is_empty() {
-            return Err(format!("lacks base version, but has build metadata {:?}", p.build));
+            return Err(format!(
+                "lacks base version, but has build metadata {:?}",
+                p.build
+            ));
         }
         return Ok(String::new());
     }
     if pre == "-0" {
         let base = p.base.strip_suffix("-0").unwrap_or(&p.base);
-        let i = base.rfind('.').ok_or_else(|| "missing patch number".to_string())?;
+        let i = base
+            .rfind('.')
+            .ok_or_else(|| "missing patch number".to_string())?;
         let patch = dec_decimal(&base[i + 1..])
             .ok_or_else(|| format!("version before {base} would have negative patch number"))?;
         return Ok(format!("{}{}{}", &base[..i + 1], patch, p.build));
     }
-    let base = p.base.strip_suffix(".0").ok_or_else(|| "missing .0 before date".to_string())?;
+    let base = p
+        .base
+        .strip_suffix(".0")
+        .ok_or_else(|| "missing .0 before date".to_string())?;
     Ok(format!("{base}{}", p.build))
 }
 
@@ -303,7 +326,11 @@ pub fn pseudo_version(major: &str, older: &str, timestamp: &str, rev: &str) -> S
         return format!("{older}.0.{segment}{build}");
     }
     let i = older.rfind('.').map(|i| i + 1).unwrap_or(0);
-    format!("{}{}-0.{segment}{build}", &older[..i], inc_decimal(&older[i..]))
+    format!(
+        "{}{}-0.{segment}{build}",
+        &older[..i],
+        inc_decimal(&older[i..])
+    )
 }
 
 /// Unix seconds → Go's `20060102150405` (UTC).
@@ -340,16 +367,40 @@ pub fn unix_from_timestamp(ts: &str) -> Option<i64> {
         return None;
     }
     let n = |r: std::ops::Range<usize>| ts.get(r).and_then(|s| s.parse::<i64>().ok());
-    let (y, mo, d, h, mi, s) = (n(0..4)?, n(4..6)?, n(6..8)?, n(8..10)?, n(10..12)?, n(12..14)?);
+    let (y, mo, d, h, mi, s) = (
+        n(0..4)?,
+        n(4..6)?,
+        n(6..8)?,
+        n(8..10)?,
+        n(10..12)?,
+        n(12..14)?,
+    );
     if !(1..=12).contains(&mo) || d < 1 || h > 23 || mi > 59 || s > 59 {
         return None;
     }
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let mdays = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let mdays = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if d > *mdays.get((mo - 1) as usize)? {
         return None;
     }
-    let (yy, mm) = if mo <= 2 { (y - 1, mo + 9) } else { (y, mo - 3) };
+    let (yy, mm) = if mo <= 2 {
+        (y - 1, mo + 9)
+    } else {
+        (y, mo - 3)
+    };
     let era = yy.div_euclid(400);
     let yoe = yy - era * 400;
     let doy = (153 * mm + 2) / 5 + d - 1;
@@ -473,15 +524,44 @@ mod tests {
 
     #[test]
     fn module_paths() {
-        for ok in ["example.com/m", "127.0.0.5/repo", "example.com/m/v2", "gopkg.in/yaml.v2", "example.com/A_b~c"] {
+        for ok in [
+            "example.com/m",
+            "127.0.0.5/repo",
+            "example.com/m/v2",
+            "gopkg.in/yaml.v2",
+            "example.com/A_b~c",
+        ] {
             assert!(check_path(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "-x/z", "x./z", ".x/z", "x.y//z", "x.y/z/", "X.y/z", "x/z", "x.y/z/v0", "x.y/z/v1",
-            "x.y/z/v2.0", "x.y/aux.foo", "x.y/com1.txt", "x.y/z~09", "x.y/z?", "x.y/z:", "gopkg.in/yaml"] {
+        for bad in [
+            "",
+            "-x/z",
+            "x./z",
+            ".x/z",
+            "x.y//z",
+            "x.y/z/",
+            "X.y/z",
+            "x/z",
+            "x.y/z/v0",
+            "x.y/z/v1",
+            "x.y/z/v2.0",
+            "x.y/aux.foo",
+            "x.y/com1.txt",
+            "x.y/z~09",
+            "x.y/z?",
+            "x.y/z:",
+            "gopkg.in/yaml",
+        ] {
             assert!(check_path(bad).is_err(), "{bad}");
         }
-        assert_eq!(split_path_version("example.com/m/v2"), Some(("example.com/m".into(), "/v2".into())));
-        assert_eq!(split_path_version("gopkg.in/yaml.v2"), Some(("gopkg.in/yaml".into(), ".v2".into())));
+        assert_eq!(
+            split_path_version("example.com/m/v2"),
+            Some(("example.com/m".into(), "/v2".into()))
+        );
+        assert_eq!(
+            split_path_version("gopkg.in/yaml.v2"),
+            Some(("gopkg.in/yaml".into(), ".v2".into()))
+        );
     }
 
     #[test]
@@ -489,7 +569,9 @@ mod tests {
         for ok in [".github/x.yml", "a b/c.go", "go.mod/a.go", "-x.go"] {
             assert!(check_file_path(ok).is_ok(), "{ok}");
         }
-        for bad in ["bad.go'", "aux.go", "x.", "a//b", "con/x.go", "a/../b", "*.go"] {
+        for bad in [
+            "bad.go'", "aux.go", "x.", "a//b", "con/x.go", "a/../b", "*.go",
+        ] {
             assert!(check_file_path(bad).is_err(), "{bad}");
         }
     }
@@ -501,16 +583,31 @@ mod tests {
         assert!(match_path_major("v2.0.0+incompatible", ""));
         assert!(match_path_major("v2.0.0", "/v2"));
         assert!(!match_path_major("v3.0.0", "/v2"));
-        assert!(match_path_major("v0.0.0-20200101000000-abcdefabcdef", ".v1"));
+        assert!(match_path_major(
+            "v0.0.0-20200101000000-abcdefabcdef",
+            ".v1"
+        ));
     }
 
     #[test]
     fn pseudo_versions() {
         let ts = "20191109021931";
-        assert_eq!(pseudo_version("", "", ts, "daa7c04131f5"), "v0.0.0-20191109021931-daa7c04131f5");
-        assert_eq!(pseudo_version("v1", "v1.2.3", ts, "abc"), "v1.2.4-0.20191109021931-abc");
-        assert_eq!(pseudo_version("v1", "v1.2.3-pre", ts, "abc"), "v1.2.3-pre.0.20191109021931-abc");
-        assert_eq!(pseudo_version("v1", "v1.9.9", ts, "abc"), "v1.9.10-0.20191109021931-abc");
+        assert_eq!(
+            pseudo_version("", "", ts, "daa7c04131f5"),
+            "v0.0.0-20191109021931-daa7c04131f5"
+        );
+        assert_eq!(
+            pseudo_version("v1", "v1.2.3", ts, "abc"),
+            "v1.2.4-0.20191109021931-abc"
+        );
+        assert_eq!(
+            pseudo_version("v1", "v1.2.3-pre", ts, "abc"),
+            "v1.2.3-pre.0.20191109021931-abc"
+        );
+        assert_eq!(
+            pseudo_version("v1", "v1.9.9", ts, "abc"),
+            "v1.9.10-0.20191109021931-abc"
+        );
         assert_eq!(
             pseudo_version("v2", "v2.0.0+incompatible", ts, "abc"),
             "v2.0.1-0.20191109021931-abc+incompatible"
@@ -520,7 +617,10 @@ mod tests {
             ("v1.2.4-0.20191109021931-daa7c04131f5", "v1.2.3"),
             ("v1.2.10-0.20191109021931-daa7c04131f5", "v1.2.9"),
             ("v1.2.3-pre.0.20191109021931-daa7c04131f5", "v1.2.3-pre"),
-            ("v2.0.1-0.20191109021931-daa7c04131f5+incompatible", "v2.0.0+incompatible"),
+            (
+                "v2.0.1-0.20191109021931-daa7c04131f5+incompatible",
+                "v2.0.0+incompatible",
+            ),
         ] {
             assert!(is_pseudo_version(v), "{v}");
             assert_eq!(pseudo_version_base(v).as_deref(), Ok(base), "{v}");
@@ -544,11 +644,23 @@ mod tests {
 
     #[test]
     fn prefix_patterns() {
-        assert!(match_prefix_patterns("*.corp.example.com", "git.corp.example.com/xyzzy"));
-        assert!(!match_prefix_patterns("*.corp.example.com", "corp.example.com"));
-        assert!(match_prefix_patterns("rsc.io/private", "rsc.io/private/quux"));
+        assert!(match_prefix_patterns(
+            "*.corp.example.com",
+            "git.corp.example.com/xyzzy"
+        ));
+        assert!(!match_prefix_patterns(
+            "*.corp.example.com",
+            "corp.example.com"
+        ));
+        assert!(match_prefix_patterns(
+            "rsc.io/private",
+            "rsc.io/private/quux"
+        ));
         assert!(!match_prefix_patterns("rsc.io/private", "rsc.io/privateer"));
-        assert!(match_prefix_patterns("x.y,github.com/org/*", "github.com/org/repo/sub/pkg"));
+        assert!(match_prefix_patterns(
+            "x.y,github.com/org/*",
+            "github.com/org/repo/sub/pkg"
+        ));
         assert!(match_prefix_patterns("127.0.0.5", "127.0.0.5/repo"));
         assert!(!match_prefix_patterns("[", "x"));
         assert!(match_prefix_patterns("127.0.0.[0-9]", "127.0.0.7/r"));

@@ -104,7 +104,9 @@ pub fn is_valid(v: &str) -> bool {
 
 /// `semver.Canonical`: `v1.2` → `v1.2.0`, build metadata dropped, "" if invalid.
 pub fn canonical(v: &str) -> String {
-    let Some(p) = parse(v) else { return String::new() };
+    let Some(p) = parse(v) else {
+        return String::new();
+    };
     if !p.build.is_empty() {
         return v[..v.len() - p.build.len()].to_string();
     }
@@ -198,12 +200,27 @@ mod tests {
             ("v1.2.3-pre.1", "v1.2.3-pre.1"),
             ("v1.2.3+meta", "v1.2.3"),
             ("v2.0.0+incompatible", "v2.0.0"),
-            ("v1.2.3-0.20200101000000-abcdefabcdef", "v1.2.3-0.20200101000000-abcdefabcdef"),
+            (
+                "v1.2.3-0.20200101000000-abcdefabcdef",
+                "v1.2.3-0.20200101000000-abcdefabcdef",
+            ),
         ] {
             assert!(is_valid(v), "{v}");
             assert_eq!(canonical(v), canon, "{v}");
         }
-        for v in ["", "1.2.3", "v01.2.3", "v1.02.3", "v1.2.3.4", "v1.2.3-", "v1.2.3-01", "v1.2.3+", "v1.2-pre", "v1.2.3-a..b", "vx"] {
+        for v in [
+            "",
+            "1.2.3",
+            "v01.2.3",
+            "v1.02.3",
+            "v1.2.3.4",
+            "v1.2.3-",
+            "v1.2.3-01",
+            "v1.2.3+",
+            "v1.2-pre",
+            "v1.2.3-a..b",
+            "vx",
+        ] {
             assert!(!is_valid(v), "{v}");
             assert_eq!(canonical(v), "");
         }
@@ -227,7 +244,13 @@ mod tests {
             "v10.0.0",
         ];
         for pair in ordered.windows(2) {
-            assert_eq!(compare(pair[0], pair[1]), Ordering::Less, "{} < {}", pair[0], pair[1]);
+            assert_eq!(
+                compare(pair[0], pair[1]),
+                Ordering::Less,
+                "{} < {}",
+                pair[0],
+                pair[1]
+            );
             assert_eq!(compare(pair[1], pair[0]), Ordering::Greater);
         }
         assert_eq!(compare("v1.2.3+a", "v1.2.3+b"), Ordering::Equal);

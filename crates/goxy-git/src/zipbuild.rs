@@ -113,7 +113,9 @@ impl Collisions {
         let key = fold(p);
         if let Some((other, other_dir)) = self.0.get(&key) {
             if p != other {
-                return Err(format!("case-insensitive file name collision: {other:?} and {p:?}"));
+                return Err(format!(
+                    "case-insensitive file name collision: {other:?} and {p:?}"
+                ));
             }
             if is_dir != *other_dir {
                 return Err(format!("entry {p:?} is both a file and a directory"));
@@ -134,7 +136,10 @@ impl Collisions {
 /// Applies x/mod `checkFiles`: returns the files to zip (in input order) or
 /// the first reason the whole module is invalid.
 pub fn select_files(files: &[SourceFile]) -> Result<Vec<(String, &[u8])>, String> {
-    let names: Vec<String> = files.iter().map(|f| String::from_utf8_lossy(&f.name).into_owned()).collect();
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| String::from_utf8_lossy(&f.name).into_owned())
+        .collect();
     let mut have_go_mod: HashSet<&str> = HashSet::new();
     let mut lang = String::new();
     for (f, p) in files.iter().zip(&names) {
@@ -203,7 +208,9 @@ pub fn select_files(files: &[SourceFile]) -> Result<Vec<(String, &[u8])>, String
             size_error = true;
         }
         if (p == "go.mod" || p == "LICENSE") && size > MAX_GO_MOD {
-            invalid.push(format!("{p:?}: file too large (max size is {MAX_GO_MOD} bytes)"));
+            invalid.push(format!(
+                "{p:?}: file too large (max size is {MAX_GO_MOD} bytes)"
+            ));
             continue;
         }
         out.push((p.clone(), f.data.as_slice()));
@@ -212,21 +219,28 @@ pub fn select_files(files: &[SourceFile]) -> Result<Vec<(String, &[u8])>, String
         return Err(first);
     }
     if size_error {
-        return Err(format!("module source tree too large (max size is {MAX_ZIP_FILE} bytes)"));
+        return Err(format!(
+            "module source tree too large (max size is {MAX_ZIP_FILE} bytes)"
+        ));
     }
     Ok(out)
 }
 
 /// `dirhash.Hash1` over (name, content) pairs.
 pub fn hash1<'a>(entries: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> String {
-    let mut lines: Vec<(String, String)> =
-        entries.into_iter().map(|(n, d)| (n.to_string(), hex::encode(Sha256::digest(d)))).collect();
+    let mut lines: Vec<(String, String)> = entries
+        .into_iter()
+        .map(|(n, d)| (n.to_string(), hex::encode(Sha256::digest(d))))
+        .collect();
     lines.sort();
     let mut summary = Sha256::new();
     for (name, h) in &lines {
         summary.update(format!("{h}  {name}\n").as_bytes());
     }
-    format!("h1:{}", base64::engine::general_purpose::STANDARD.encode(summary.finalize()))
+    format!(
+        "h1:{}",
+        base64::engine::general_purpose::STANDARD.encode(summary.finalize())
+    )
 }
 
 /// The `h1:` of a go.mod as recorded in go.sum (`<path> <version>/go.mod h1:…`).
@@ -252,13 +266,22 @@ pub fn create_zip(module: &str, version: &str, files: &[SourceFile]) -> Result<B
     let mut named = Vec::with_capacity(selected.len());
     for (name, data) in &selected {
         let full = format!("{prefix}{name}");
-        writer.start_file(full.as_str(), opts).map_err(|e| format!("zip {full}: {e}"))?;
-        writer.write_all(data).map_err(|e| format!("zip {full}: {e}"))?;
+        writer
+            .start_file(full.as_str(), opts)
+            .map_err(|e| format!("zip {full}: {e}"))?;
+        writer
+            .write_all(data)
+            .map_err(|e| format!("zip {full}: {e}"))?;
         named.push((full, *data));
     }
-    let bytes = writer.finish().map_err(|e| format!("zip finish: {e}"))?.into_inner();
+    let bytes = writer
+        .finish()
+        .map_err(|e| format!("zip finish: {e}"))?
+        .into_inner();
     if bytes.len() as u64 > MAX_ZIP_FILE {
-        return Err(format!("module zip too large (max size is {MAX_ZIP_FILE} bytes)"));
+        return Err(format!(
+            "module zip too large (max size is {MAX_ZIP_FILE} bytes)"
+        ));
     }
     let h1 = hash1(named.iter().map(|(n, d)| (n.as_str(), *d)));
     Ok(BuiltZip { bytes, h1 })
@@ -269,7 +292,11 @@ mod tests {
     use super::*;
 
     fn f(name: &str, data: &str) -> SourceFile {
-        SourceFile { name: name.as_bytes().to_vec(), kind: FileKind::Regular, data: data.as_bytes().to_vec() }
+        SourceFile {
+            name: name.as_bytes().to_vec(),
+            kind: FileKind::Regular,
+            data: data.as_bytes().to_vec(),
+        }
     }
 
     #[test]
@@ -302,10 +329,18 @@ mod tests {
             f("sub/go.mod", "module example.com/m/sub\n"),
             f("sub/x.go", "package x"),
             f("sub/bad'name.go", "ignored in nested module"),
-            SourceFile { name: b"link".to_vec(), kind: FileKind::Symlink, data: b"a.go".to_vec() },
+            SourceFile {
+                name: b"link".to_vec(),
+                kind: FileKind::Symlink,
+                data: b"a.go".to_vec(),
+            },
             f(".hg_archival.txt", "x"),
         ];
-        let sel: Vec<String> = select_files(&files).expect("valid").into_iter().map(|(n, _)| n).collect();
+        let sel: Vec<String> = select_files(&files)
+            .expect("valid")
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
         assert_eq!(sel, ["go.mod", "a.go"]);
         for bad in [
             vec![f("a.go", ""), f("A.GO", "")],
@@ -313,21 +348,50 @@ mod tests {
             vec![f("aux.go", "")],
             vec![f("GO.MOD", "module x\n")],
             vec![f("x.", "")],
-            vec![SourceFile { name: b"bad'.go".to_vec(), kind: FileKind::Symlink, data: vec![] }],
-            vec![SourceFile { name: vec![0xff, b'a'], kind: FileKind::Regular, data: vec![] }],
+            vec![SourceFile {
+                name: b"bad'.go".to_vec(),
+                kind: FileKind::Symlink,
+                data: vec![],
+            }],
+            vec![SourceFile {
+                name: vec![0xff, b'a'],
+                kind: FileKind::Regular,
+                data: vec![],
+            }],
             vec![f("k.go", ""), f("\u{212A}.go", "")],
         ] {
-            assert!(select_files(&bad).is_err(), "{:?}", bad.iter().map(|f| &f.name).collect::<Vec<_>>());
+            assert!(
+                select_files(&bad).is_err(),
+                "{:?}",
+                bad.iter().map(|f| &f.name).collect::<Vec<_>>()
+            );
         }
     }
 
     #[test]
     fn zip_has_only_prefixed_file_entries() {
-        let z = create_zip("example.com/M", "v1.0.0", &[f("go.mod", "module example.com/M\n"), f("d/a.go", "x")]).expect("zip");
+        let z = create_zip(
+            "example.com/M",
+            "v1.0.0",
+            &[f("go.mod", "module example.com/M\n"), f("d/a.go", "x")],
+        )
+        .expect("zip");
         let mut r = zip::ZipArchive::new(std::io::Cursor::new(z.bytes)).expect("read back");
-        let names: Vec<String> = (0..r.len()).map(|i| r.by_index(i).map(|e| e.name().to_string()).unwrap_or_default()).collect();
-        assert_eq!(names, ["example.com/M@v1.0.0/go.mod", "example.com/M@v1.0.0/d/a.go"]);
+        let names: Vec<String> = (0..r.len())
+            .map(|i| {
+                r.by_index(i)
+                    .map(|e| e.name().to_string())
+                    .unwrap_or_default()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            ["example.com/M@v1.0.0/go.mod", "example.com/M@v1.0.0/d/a.go"]
+        );
         assert!(z.h1.starts_with("h1:"));
-        assert_eq!(hash_go_mod(b"module example.com/M\n"), hash1([("go.mod", &b"module example.com/M\n"[..])]));
+        assert_eq!(
+            hash_go_mod(b"module example.com/M\n"),
+            hash1([("go.mod", &b"module example.com/M\n"[..])])
+        );
     }
 }

@@ -22,13 +22,22 @@ struct Case {
 }
 
 fn case(module: &str, queries: &[&str]) -> Case {
-    Case { module: format!("{IP}/{module}"), queries: queries.iter().map(|s| s.to_string()).collect(), latest: false, list: None }
+    Case {
+        module: format!("{IP}/{module}"),
+        queries: queries.iter().map(|s| s.to_string()).collect(),
+        latest: false,
+        list: None,
+    }
 }
 
 const LICENSE: &str = "Fixture license text.\n";
 
 fn gomod(path: &str, go: &str) -> String {
-    if go.is_empty() { format!("module {IP}/{path}\n") } else { format!("module {IP}/{path}\n\ngo {go}\n") }
+    if go.is_empty() {
+        format!("module {IP}/{path}\n")
+    } else {
+        format!("module {IP}/{path}\n\ngo {go}\n")
+    }
 }
 
 /// Builds every fixture repository and returns the cases to compare.
@@ -41,7 +50,9 @@ fn build_fixtures(server: &Server, root: &Path, work: &Path) -> Vec<Case> {
 
     // 1. Plain module: lightweight and annotated tags, a branch query, a hash query.
     let mut r = new("basic");
-    r.write("go.mod", &gomod("basic", "1.21")).write("a.go", "package basic\n").write("LICENSE", LICENSE);
+    r.write("go.mod", &gomod("basic", "1.21"))
+        .write("a.go", "package basic\n")
+        .write("LICENSE", LICENSE);
     r.commit("one");
     r.tag("v1.0.0");
     r.write("b.go", "package basic\n\nconst B = 1\n");
@@ -49,7 +60,19 @@ fn build_fixtures(server: &Server, root: &Path, work: &Path) -> Vec<Case> {
     r.annotated_tag("v1.1.0");
     r.write("c.go", "package basic\n");
     let c3 = r.commit("three");
-    let mut c = case("basic", &["v1.0.0", "v1.1.0", "main", &c2[..12], &c3[..7], &c3, "v1.2.0", "nosuchbranch"]);
+    let mut c = case(
+        "basic",
+        &[
+            "v1.0.0",
+            "v1.1.0",
+            "main",
+            &c2[..12],
+            &c3[..7],
+            &c3,
+            "v1.2.0",
+            "nosuchbranch",
+        ],
+    );
     c.list = Some(vec!["v1.0.0".into(), "v1.1.0".into()]);
     cases.push(c);
 
@@ -71,8 +94,21 @@ fn build_fixtures(server: &Server, root: &Path, work: &Path) -> Vec<Case> {
     r.write("c.go", "package incompat\n");
     r.commit("three");
     r.tag("v2.1.0");
-    let mut c = case("incompat", &["v2.0.0+incompatible", "v2.1.0+incompatible", "v2.0.0", "v1.0.0", "main"]);
-    c.list = Some(vec!["v1.0.0".into(), "v2.0.0+incompatible".into(), "v2.1.0+incompatible".into()]);
+    let mut c = case(
+        "incompat",
+        &[
+            "v2.0.0+incompatible",
+            "v2.1.0+incompatible",
+            "v2.0.0",
+            "v1.0.0",
+            "main",
+        ],
+    );
+    c.list = Some(vec![
+        "v1.0.0".into(),
+        "v2.0.0+incompatible".into(),
+        "v2.1.0+incompatible".into(),
+    ]);
     cases.push(c);
 
     // 4. +incompatible suppressed: latest v1 has a go.mod.
@@ -89,9 +125,14 @@ fn build_fixtures(server: &Server, root: &Path, work: &Path) -> Vec<Case> {
 
     // 5. Subdirectory module with prefixed tags and LICENSE inheritance; unprefixed tag ignored.
     let mut r = new("mono");
-    r.write("LICENSE", LICENSE).write("go.mod", &gomod("mono", "1.21")).write("root.go", "package mono\n");
-    r.write("sub/go.mod", &gomod("mono/sub", "1.21")).write("sub/s.go", "package sub\n");
-    r.write("own/go.mod", &gomod("mono/own", "1.21")).write("own/LICENSE", "own license\n").write("own/o.go", "package own\n");
+    r.write("LICENSE", LICENSE)
+        .write("go.mod", &gomod("mono", "1.21"))
+        .write("root.go", "package mono\n");
+    r.write("sub/go.mod", &gomod("mono/sub", "1.21"))
+        .write("sub/s.go", "package sub\n");
+    r.write("own/go.mod", &gomod("mono/own", "1.21"))
+        .write("own/LICENSE", "own license\n")
+        .write("own/o.go", "package own\n");
     r.write("pkgonly/p.go", "package pkgonly\n");
     r.commit("one");
     r.tag("v1.0.0").tag("sub/v1.0.0").tag("own/v0.1.0");
@@ -107,7 +148,8 @@ fn build_fixtures(server: &Server, root: &Path, work: &Path) -> Vec<Case> {
 
     // 6. Major branch: go.mod declares /v2 at the root.
     let mut r = new("majbranch");
-    r.write("go.mod", &gomod("majbranch", "1.21")).write("a.go", "package m\n");
+    r.write("go.mod", &gomod("majbranch", "1.21"))
+        .write("a.go", "package m\n");
     r.commit("v1");
     r.tag("v1.0.0");
     r.write("go.mod", &gomod("majbranch/v2", "1.21"));
@@ -122,8 +164,11 @@ fn build_fixtures(server: &Server, root: &Path, work: &Path) -> Vec<Case> {
 
     // 7. Major subdirectory: v3/go.mod, root LICENSE copied in.
     let mut r = new("majsub");
-    r.write("LICENSE", LICENSE).write("go.mod", &gomod("majsub", "1.21")).write("a.go", "package m\n");
-    r.write("v3/go.mod", &gomod("majsub/v3", "1.21")).write("v3/a.go", "package m\n");
+    r.write("LICENSE", LICENSE)
+        .write("go.mod", &gomod("majsub", "1.21"))
+        .write("a.go", "package m\n");
+    r.write("v3/go.mod", &gomod("majsub/v3", "1.21"))
+        .write("v3/a.go", "package m\n");
     r.commit("one");
     r.tag("v1.0.0").tag("v3.0.0");
     cases.push(case("majsub/v3", &["v3.0.0", "main"]));
@@ -131,18 +176,29 @@ fn build_fixtures(server: &Server, root: &Path, work: &Path) -> Vec<Case> {
 
     // 8. Both go.mod and v2/go.mod claim /v2; v4 path with no go.mod anywhere.
     let mut r = new("bothv2");
-    r.write("go.mod", &gomod("bothv2/v2", "1.21")).write("v2/go.mod", &gomod("bothv2/v2", "1.21")).write("a.go", "package m\n");
+    r.write("go.mod", &gomod("bothv2/v2", "1.21"))
+        .write("v2/go.mod", &gomod("bothv2/v2", "1.21"))
+        .write("a.go", "package m\n");
     r.commit("one");
     r.tag("v2.0.0").tag("v4.0.0");
     cases.push(case("bothv2/v2", &["v2.0.0"]));
     cases.push(case("bothv2/v4", &["v4.0.0"]));
 
     // 9-11. Vendor directories under the go 1.23, go 1.24 and no-go-line rules.
-    for (name, go) in [("vendor123", "1.23"), ("vendor124", "1.24"), ("vendornogo", "")] {
+    for (name, go) in [
+        ("vendor123", "1.23"),
+        ("vendor124", "1.24"),
+        ("vendornogo", ""),
+    ] {
         let mut r = new(name);
-        r.write("go.mod", &gomod(name, go)).write("a.go", "package m\n");
-        r.write("vendor/modules.txt", "# x\n").write("vendor/foo.go", "package foo\n").write("vendor/x/y/y.go", "package y\n");
-        r.write("pkg/vendor/vendor.go", "package vendor\n").write("pkg/vendor/x/y.go", "package x\n").write("pkg/p.go", "package pkg\n");
+        r.write("go.mod", &gomod(name, go))
+            .write("a.go", "package m\n");
+        r.write("vendor/modules.txt", "# x\n")
+            .write("vendor/foo.go", "package foo\n")
+            .write("vendor/x/y/y.go", "package y\n");
+        r.write("pkg/vendor/vendor.go", "package vendor\n")
+            .write("pkg/vendor/x/y.go", "package x\n")
+            .write("pkg/p.go", "package pkg\n");
         r.commit("one");
         r.tag("v1.0.0");
         cases.push(case(name, &["v1.0.0"]));
@@ -150,17 +206,23 @@ fn build_fixtures(server: &Server, root: &Path, work: &Path) -> Vec<Case> {
 
     // 12. Nested modules (including a GO.MOD marker) are excluded.
     let mut r = new("nested");
-    r.write("go.mod", &gomod("nested", "1.21")).write("a.go", "package m\n");
-    r.write("inner/go.mod", &gomod("nested/inner", "1.21")).write("inner/i.go", "package inner\n");
-    r.write("capmarker/GO.MOD", "module other\n").write("capmarker/c.go", "package c\n");
-    r.write("deep/er/go.mod", "module x\n").write("deep/er/bad'name.go", "excluded with its module\n").write("deep/d.go", "package deep\n");
+    r.write("go.mod", &gomod("nested", "1.21"))
+        .write("a.go", "package m\n");
+    r.write("inner/go.mod", &gomod("nested/inner", "1.21"))
+        .write("inner/i.go", "package inner\n");
+    r.write("capmarker/GO.MOD", "module other\n")
+        .write("capmarker/c.go", "package c\n");
+    r.write("deep/er/go.mod", "module x\n")
+        .write("deep/er/bad'name.go", "excluded with its module\n")
+        .write("deep/d.go", "package deep\n");
     r.commit("one");
     r.tag("v1.0.0");
     cases.push(case("nested", &["v1.0.0"]));
 
     // 13. Upper case in the path and in versions.
     let mut r = new("UpperCase");
-    r.write("go.mod", &gomod("UpperCase", "1.21")).write("Doc.go", "package uc\n");
+    r.write("go.mod", &gomod("UpperCase", "1.21"))
+        .write("Doc.go", "package uc\n");
     r.commit("one");
     r.tag("v1.0.0-RC1");
     r.write("More.go", "package uc\n");
@@ -172,7 +234,8 @@ fn build_fixtures(server: &Server, root: &Path, work: &Path) -> Vec<Case> {
 
     // 14. Annotated tags only.
     let mut r = new("annotated");
-    r.write("go.mod", &gomod("annotated", "1.21")).write("a.go", "package m\n");
+    r.write("go.mod", &gomod("annotated", "1.21"))
+        .write("a.go", "package m\n");
     r.commit("one");
     r.annotated_tag("v0.1.0");
     r.write("b.go", "package m\n");
@@ -182,19 +245,27 @@ fn build_fixtures(server: &Server, root: &Path, work: &Path) -> Vec<Case> {
 
     // 15. Retractions: a commit whose only tag is retracted gets a v0.0.0 pseudo-version.
     let mut r = new("retract");
-    r.write("go.mod", &gomod("retract", "1.21")).write("a.go", "package m\n");
+    r.write("go.mod", &gomod("retract", "1.21"))
+        .write("a.go", "package m\n");
     let retracted_commit = r.commit("one");
     r.tag("v1.0.0");
-    r.write("go.mod", &format!("{}\nretract v1.0.0 // broken\n", gomod("retract", "1.21")));
+    r.write(
+        "go.mod",
+        &format!("{}\nretract v1.0.0 // broken\n", gomod("retract", "1.21")),
+    );
     r.commit("two");
     r.tag("v1.1.0");
     r.write("b.go", "package m\n");
     r.commit("three");
-    cases.push(case("retract", &["v1.0.0", "v1.1.0", &retracted_commit[..12], "main"]));
+    cases.push(case(
+        "retract",
+        &["v1.0.0", "v1.1.0", &retracted_commit[..12], "main"],
+    ));
 
     // 16. Symlinks are omitted; a symlink with an invalid name fails the version.
     let mut r = new("symlinks");
-    r.write("go.mod", &gomod("symlinks", "1.21")).write("a.go", "package m\n");
+    r.write("go.mod", &gomod("symlinks", "1.21"))
+        .write("a.go", "package m\n");
     r.symlink("link.go", "a.go").symlink("dirlink", "/etc");
     r.commit("one");
     r.tag("v1.0.0");
@@ -204,9 +275,15 @@ fn build_fixtures(server: &Server, root: &Path, work: &Path) -> Vec<Case> {
     cases.push(case("symlinks", &["v1.0.0", "v1.1.0"]));
 
     // 17. Invalid file names fail the version: Windows reserved, trailing dot, quote, invalid UTF-8.
-    for (name, file) in [("badaux", &b"aux.go"[..]), ("baddot", b"x."), ("badquote", b"q\"x.go"), ("badutf8", b"\xffbad.go")] {
+    for (name, file) in [
+        ("badaux", &b"aux.go"[..]),
+        ("baddot", b"x."),
+        ("badquote", b"q\"x.go"),
+        ("badutf8", b"\xffbad.go"),
+    ] {
         let mut r = new(name);
-        r.write("go.mod", &gomod(name, "1.21")).write("a.go", "package m\n");
+        r.write("go.mod", &gomod(name, "1.21"))
+            .write("a.go", "package m\n");
         r.commit("good");
         r.tag("v1.0.0");
         r.write_bytes(file, b"package m\n");
@@ -217,12 +294,16 @@ fn build_fixtures(server: &Server, root: &Path, work: &Path) -> Vec<Case> {
 
     // 18. Case collisions fail the version; root GO.MOD fails; a directory named go.mod is fine.
     let mut r = new("collide");
-    r.write("go.mod", &gomod("collide", "1.21")).write("m.go", "package m\n").write("M.GO", "package m\n");
+    r.write("go.mod", &gomod("collide", "1.21"))
+        .write("m.go", "package m\n")
+        .write("M.GO", "package m\n");
     r.commit("one");
     r.tag("v1.0.0");
     cases.push(case("collide", &["v1.0.0"]));
     let mut r = new("collidedir");
-    r.write("go.mod", &gomod("collidedir", "1.21")).write("Dir/a.go", "package m\n").write("dir/b.go", "package m\n");
+    r.write("go.mod", &gomod("collidedir", "1.21"))
+        .write("Dir/a.go", "package m\n")
+        .write("dir/b.go", "package m\n");
     r.commit("one");
     r.tag("v1.0.0");
     cases.push(case("collidedir", &["v1.0.0"]));
@@ -234,32 +315,48 @@ fn build_fixtures(server: &Server, root: &Path, work: &Path) -> Vec<Case> {
     // (A directory named go.mod at the root is valid by the zip rules, but `go mod download`
     // then fails reading it as a file after extraction — a client quirk, so it sits lower here.)
     let mut r = new("gomoddir");
-    r.write("go.mod", &gomod("gomoddir", "1.21")).write("pkg/go.mod/a.go", "package m\n").write("b.go", "package m\n");
+    r.write("go.mod", &gomod("gomoddir", "1.21"))
+        .write("pkg/go.mod/a.go", "package m\n")
+        .write("b.go", "package m\n");
     r.commit("one");
     r.tag("v1.0.0");
     cases.push(case("gomoddir", &["v1.0.0"]));
 
     // 19. export-ignore and export-subst attributes are not applied.
     let mut r = new("attrs");
-    r.write("go.mod", &gomod("attrs", "1.21")).write("a.go", "package m\n");
-    r.write(".gitattributes", "ignored.txt export-ignore\nsubst.go export-subst\n");
-    r.write("ignored.txt", "still here\n").write("subst.go", "package m\n\nconst Rev = \"$Format:%H$\"\n");
+    r.write("go.mod", &gomod("attrs", "1.21"))
+        .write("a.go", "package m\n");
+    r.write(
+        ".gitattributes",
+        "ignored.txt export-ignore\nsubst.go export-subst\n",
+    );
+    r.write("ignored.txt", "still here\n")
+        .write("subst.go", "package m\n\nconst Rev = \"$Format:%H$\"\n");
     r.commit("one");
     r.tag("v1.0.0");
     cases.push(case("attrs", &["v1.0.0"]));
 
     // 20. text/eol attributes and CRLF content.
     let mut r = new("eol");
-    r.write("go.mod", &gomod("eol", "1.21")).write("a.go", "package m\n");
-    r.write(".gitattributes", "*.txt text eol=crlf\n*.bat eol=crlf\n*.lf text eol=lf\n*.bin -text\n");
-    r.write("x.txt", "line one\nline two\n").write("y.bat", "echo\n").write("z.lf", "crlf\r\nin\r\n").write("w.bin", "raw\r\n").write("v.go", "package m\r\n");
+    r.write("go.mod", &gomod("eol", "1.21"))
+        .write("a.go", "package m\n");
+    r.write(
+        ".gitattributes",
+        "*.txt text eol=crlf\n*.bat eol=crlf\n*.lf text eol=lf\n*.bin -text\n",
+    );
+    r.write("x.txt", "line one\nline two\n")
+        .write("y.bat", "echo\n")
+        .write("z.lf", "crlf\r\nin\r\n")
+        .write("w.bin", "raw\r\n")
+        .write("v.go", "package m\r\n");
     r.commit("one");
     r.tag("v1.0.0");
     cases.push(case("eol", &["v1.0.0"]));
 
     // 21. Pseudo-versions from a branch, a hash, a requested pseudo-version (valid and invalid).
     let mut r = new("pseudo");
-    r.write("go.mod", &gomod("pseudo", "1.21")).write("a.go", "package m\n");
+    r.write("go.mod", &gomod("pseudo", "1.21"))
+        .write("a.go", "package m\n");
     r.commit("one");
     r.tag("v1.2.3");
     r.write("b.go", "package m\n");
@@ -269,7 +366,10 @@ fn build_fixtures(server: &Server, root: &Path, work: &Path) -> Vec<Case> {
     let pf = r.commit("feature");
     r.switch(&["main"]);
     let ts = |secs: i64| {
-        let out = std::process::Command::new("date").args(["-u", "-d", &format!("@{secs}"), "+%Y%m%d%H%M%S"]).output().unwrap();
+        let out = std::process::Command::new("date")
+            .args(["-u", "-d", &format!("@{secs}"), "+%Y%m%d%H%M%S"])
+            .output()
+            .unwrap();
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
     let t2 = ts(1_600_000_000 + 2 * 3600);
@@ -279,11 +379,26 @@ fn build_fixtures(server: &Server, root: &Path, work: &Path) -> Vec<Case> {
     let no_base_v1 = format!("v1.0.0-{t2}-{}", &p2[..12]);
     let wrong_base = format!("v1.2.6-0.{t2}-{}", &p2[..12]);
     let v0 = format!("v0.0.0-{t2}-{}", &p2[..12]);
-    cases.push(case("pseudo", &["main", "feature", &p2[..12], &pf[..10], &good, &bad_time, &long_rev, &no_base_v1, &wrong_base, &v0]));
+    cases.push(case(
+        "pseudo",
+        &[
+            "main",
+            "feature",
+            &p2[..12],
+            &pf[..10],
+            &good,
+            &bad_time,
+            &long_rev,
+            &no_base_v1,
+            &wrong_base,
+            &v0,
+        ],
+    ));
 
     // 22. No tags at all: list empty, @latest is a v0.0.0 pseudo-version.
     let mut r = new("notags");
-    r.write("go.mod", &gomod("notags", "1.21")).write("a.go", "package m\n");
+    r.write("go.mod", &gomod("notags", "1.21"))
+        .write("a.go", "package m\n");
     r.commit("one");
     r.write("b.go", "package m\n");
     r.commit("two");
@@ -294,7 +409,8 @@ fn build_fixtures(server: &Server, root: &Path, work: &Path) -> Vec<Case> {
 
     // 23. /v2 major branch without tags: pseudo-versions are v2.0.0-….
     let mut r = new("v2notags");
-    r.write("go.mod", &gomod("v2notags/v2", "1.21")).write("a.go", "package m\n");
+    r.write("go.mod", &gomod("v2notags/v2", "1.21"))
+        .write("a.go", "package m\n");
     r.commit("one");
     let mut c = case("v2notags/v2", &["main"]);
     c.latest = true;
@@ -302,7 +418,8 @@ fn build_fixtures(server: &Server, root: &Path, work: &Path) -> Vec<Case> {
 
     // 24. A branch named like a version that is not a tag.
     let mut r = new("semverbranch");
-    r.write("go.mod", &gomod("semverbranch", "1.21")).write("a.go", "package m\n");
+    r.write("go.mod", &gomod("semverbranch", "1.21"))
+        .write("a.go", "package m\n");
     r.commit("one");
     r.tag("v1.0.0");
     r.switch(&["-b", "v1.5.0"]);
@@ -313,7 +430,8 @@ fn build_fixtures(server: &Server, root: &Path, work: &Path) -> Vec<Case> {
 
     // 25. Non-canonical tags: v1.2 and v1.3.0+meta are not listed; a prerelease base.
     let mut r = new("oddtags");
-    r.write("go.mod", &gomod("oddtags", "1.21")).write("a.go", "package m\n");
+    r.write("go.mod", &gomod("oddtags", "1.21"))
+        .write("a.go", "package m\n");
     let o1 = r.commit("one");
     r.tag("v1.2").tag("v1.3.0+meta").tag("v2.0.0+incompatible");
     r.write("b.go", "package m\n");
@@ -329,7 +447,8 @@ fn build_fixtures(server: &Server, root: &Path, work: &Path) -> Vec<Case> {
     server.add_import(&format!("{IP}/viasubdir"), "subdirrepo.git", "go");
     let mut r = Repo::new(root, work, "subdirrepo.git");
     r.write("README", "not go\n").write("LICENSE", LICENSE);
-    r.write("go/go.mod", &gomod("viasubdir", "1.21")).write("go/a.go", "package m\n");
+    r.write("go/go.mod", &gomod("viasubdir", "1.21"))
+        .write("go/a.go", "package m\n");
     r.commit("one");
     r.tag("go/v1.0.0").tag("v9.0.0");
     r.write("go/b.go", "package m\n");
@@ -340,16 +459,25 @@ fn build_fixtures(server: &Server, root: &Path, work: &Path) -> Vec<Case> {
 
     // 27. go.mod declaring a different path is served as is.
     let mut r = new("renamed");
-    r.write("go.mod", "module example.com/elsewhere\n\ngo 1.21\n").write("a.go", "package m\n");
+    r.write("go.mod", "module example.com/elsewhere\n\ngo 1.21\n")
+        .write("a.go", "package m\n");
     r.commit("one");
     r.tag("v1.0.0");
     cases.push(case("renamed", &["v1.0.0"]));
 
     // 28. Submodule (gitlink) contributes nothing; .hg_archival.txt is omitted; Unicode names are fine.
     let mut r = new("gitlink");
-    r.write("go.mod", &gomod("gitlink", "1.21")).write("a.go", "package m\n").write(".hg_archival.txt", "repo: x\n").write("é/ü.go", "package u\n");
+    r.write("go.mod", &gomod("gitlink", "1.21"))
+        .write("a.go", "package m\n")
+        .write(".hg_archival.txt", "repo: x\n")
+        .write("é/ü.go", "package u\n");
     let inner = r.commit("one");
-    r.git(&["update-index", "--add", "--cacheinfo", &format!("160000,{inner},vendored-sub")]);
+    r.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("160000,{inner},vendored-sub"),
+    ]);
     r.git(&["commit", "-q", "-m", "gitlink"]);
     r.tag("v1.0.0");
     cases.push(case("gitlink", &["v1.0.0"]));
@@ -358,7 +486,10 @@ fn build_fixtures(server: &Server, root: &Path, work: &Path) -> Vec<Case> {
     let mut r = new("manyfiles");
     r.write("go.mod", &gomod("manyfiles", "1.21"));
     for i in 0..200 {
-        r.write(&format!("d{}/e{}/f{i}.go", i % 7, i % 3), &format!("package e\n\nconst X{i} = {i}\n"));
+        r.write(
+            &format!("d{}/e{}/f{i}.go", i % 7, i % 3),
+            &format!("package e\n\nconst X{i} = {i}\n"),
+        );
     }
     r.commit("one");
     r.tag("v0.3.0");
@@ -370,7 +501,14 @@ fn build_fixtures(server: &Server, root: &Path, work: &Path) -> Vec<Case> {
 
     // 31. Retraction of every tag: versions still fetchable by exact version.
     let mut r = new("allretracted");
-    r.write("go.mod", &format!("{}\nretract [v0.1.0, v0.2.0]\n", gomod("allretracted", "1.21"))).write("a.go", "package m\n");
+    r.write(
+        "go.mod",
+        &format!(
+            "{}\nretract [v0.1.0, v0.2.0]\n",
+            gomod("allretracted", "1.21")
+        ),
+    )
+    .write("a.go", "package m\n");
     r.commit("one");
     r.tag("v0.1.0");
     r.write("b.go", "package m\n");
@@ -382,7 +520,8 @@ fn build_fixtures(server: &Server, root: &Path, work: &Path) -> Vec<Case> {
 
     // 32. A /vN path whose tags carry the wrong major.
     let mut r = new("wrongmajor");
-    r.write("go.mod", &gomod("wrongmajor/v2", "1.21")).write("a.go", "package m\n");
+    r.write("go.mod", &gomod("wrongmajor/v2", "1.21"))
+        .write("a.go", "package m\n");
     r.commit("one");
     r.tag("v1.0.0").tag("v3.0.0");
     let mut c = case("wrongmajor/v2", &["v1.0.0", "v3.0.0", "v2.0.0"]);
@@ -416,9 +555,18 @@ fn go_download(home: &Path, cwd: &Path, module: &str, query: &str) -> GoResult {
     let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
     let mut error = s("Error");
     if error.is_empty() && !out.status.success() {
-        error = format!("exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr));
+        error = format!(
+            "exit {:?}: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
-    GoResult { version: s("Version"), sum: s("Sum"), gomod_sum: s("GoModSum"), error }
+    GoResult {
+        version: s("Version"),
+        sum: s("Sum"),
+        gomod_sum: s("GoModSum"),
+        error,
+    }
 }
 
 struct GoxyResult {
@@ -430,8 +578,18 @@ struct GoxyResult {
 }
 
 async fn goxy_download(f: &DirectFetcher, module: &str, query: &str) -> GoxyResult {
-    let mut r = GoxyResult { version: String::new(), sum: String::new(), gomod_sum: String::new(), error: String::new(), not_found: false };
-    let info = match if query == "latest" { f.latest(module).await } else { f.stat(module, query).await } {
+    let mut r = GoxyResult {
+        version: String::new(),
+        sum: String::new(),
+        gomod_sum: String::new(),
+        error: String::new(),
+        not_found: false,
+    };
+    let info = match if query == "latest" {
+        f.latest(module).await
+    } else {
+        f.stat(module, query).await
+    } {
         Ok(i) => i,
         Err(e) => {
             r.not_found = e.is_not_found();
@@ -468,10 +626,15 @@ async fn goxy_matches_go_mod_download_direct() {
     let root = tmp.path().join("srv");
     let work = tmp.path().join("work");
     std::fs::create_dir_all(&root).expect("mkdir");
-    let Some(server) = Server::start(IP, &root) else { return };
+    let Some(server) = Server::start(IP, &root) else {
+        return;
+    };
     let cases = build_fixtures(&server, &root, &work);
     let repos = std::fs::read_dir(&root).map(|d| d.count()).unwrap_or(0);
-    assert!(repos >= 30, "expected at least 30 fixture repositories, have {repos}");
+    assert!(
+        repos >= 30,
+        "expected at least 30 fixture repositories, have {repos}"
+    );
 
     let home = tmp.path().join("gohome");
     let cwd = tmp.path().join("cwd");
@@ -498,21 +661,43 @@ async fn goxy_matches_go_mod_download_direct() {
             let label = format!("{}@{q}", c.module);
             match (go.error.is_empty(), ours.error.is_empty()) {
                 (true, true) => {
-                    if (go.version.as_str(), go.gomod_sum.as_str(), go.sum.as_str()) != (ours.version.as_str(), ours.gomod_sum.as_str(), ours.sum.as_str()) {
+                    if (go.version.as_str(), go.gomod_sum.as_str(), go.sum.as_str())
+                        != (
+                            ours.version.as_str(),
+                            ours.gomod_sum.as_str(),
+                            ours.sum.as_str(),
+                        )
+                    {
                         failures.push(format!(
                             "{label}: go {} {} {} | goxy {} {} {}",
-                            go.version, go.gomod_sum, go.sum, ours.version, ours.gomod_sum, ours.sum
+                            go.version,
+                            go.gomod_sum,
+                            go.sum,
+                            ours.version,
+                            ours.gomod_sum,
+                            ours.sum
                         ));
                     }
                 }
                 (false, false) => {
                     agreed_errors += 1;
                     if !ours.not_found {
-                        failures.push(format!("{label}: both fail but goxy's error is not authoritative: {}", ours.error));
+                        failures.push(format!(
+                            "{label}: both fail but goxy's error is not authoritative: {}",
+                            ours.error
+                        ));
                     }
                 }
-                (true, false) => failures.push(format!("{label}: go ok ({} {}) but goxy failed: {}", go.version, go.sum, ours.error)),
-                (false, true) => failures.push(format!("{label}: go failed ({}) but goxy gave {} {}", go.error.lines().next().unwrap_or(""), ours.version, ours.sum)),
+                (true, false) => failures.push(format!(
+                    "{label}: go ok ({} {}) but goxy failed: {}",
+                    go.version, go.sum, ours.error
+                )),
+                (false, true) => failures.push(format!(
+                    "{label}: go failed ({}) but goxy gave {} {}",
+                    go.error.lines().next().unwrap_or(""),
+                    ours.version,
+                    ours.sum
+                )),
             }
         }
         if let Some(want) = &c.list {
@@ -523,6 +708,14 @@ async fn goxy_matches_go_mod_download_direct() {
             }
         }
     }
-    eprintln!("compared {compared} module@query pairs over {} cases; {agreed_errors} agreed errors", cases.len());
-    assert!(failures.is_empty(), "{} disagreements:\n{}", failures.len(), failures.join("\n"));
+    eprintln!(
+        "compared {compared} module@query pairs over {} cases; {agreed_errors} agreed errors",
+        cases.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} disagreements:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -44,20 +44,42 @@ impl Server {
         let imports: Arc<Mutex<Vec<Import>>> = Arc::new(Mutex::new(Vec::new()));
         let git_delay_ms = Arc::new(AtomicU64::new(0));
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let (im, delay, reqs, root_c, ip_c) = (imports.clone(), git_delay_ms.clone(), requests.clone(), root.to_path_buf(), ip.to_string());
+        let (im, delay, reqs, root_c, ip_c) = (
+            imports.clone(),
+            git_delay_ms.clone(),
+            requests.clone(),
+            root.to_path_buf(),
+            ip.to_string(),
+        );
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (im, delay, reqs, root_c, ip_c) = (im.clone(), delay.clone(), reqs.clone(), root_c.clone(), ip_c.clone());
+                let (im, delay, reqs, root_c, ip_c) = (
+                    im.clone(),
+                    delay.clone(),
+                    reqs.clone(),
+                    root_c.clone(),
+                    ip_c.clone(),
+                );
                 std::thread::spawn(move || {
                     let _ = handle(stream, &ip_c, &root_c, &im, &delay, &reqs);
                 });
             }
         });
-        Some(Server { ip: ip.to_string(), root: root.to_path_buf(), imports, git_delay_ms, requests })
+        Some(Server {
+            ip: ip.to_string(),
+            root: root.to_path_buf(),
+            imports,
+            git_delay_ms,
+            requests,
+        })
     }
 
     pub fn add_import(&self, prefix: &str, repo: &str, subdir: &str) {
-        self.imports.lock().unwrap().push(Import { prefix: prefix.into(), repo: repo.into(), subdir: subdir.into() });
+        self.imports.lock().unwrap().push(Import {
+            prefix: prefix.into(),
+            repo: repo.into(),
+            subdir: subdir.into(),
+        });
     }
 }
 
@@ -89,14 +111,21 @@ fn handle(
         }
     }
     let mut body = Vec::new();
-    if let Some(n) = headers.get("content-length").and_then(|v| v.parse::<usize>().ok()) {
+    if let Some(n) = headers
+        .get("content-length")
+        .and_then(|v| v.parse::<usize>().ok())
+    {
         body.resize(n, 0);
         reader.read_exact(&mut body)?;
-    } else if headers.get("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+    } else if headers
+        .get("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+    {
         loop {
             let mut size = String::new();
             reader.read_line(&mut size)?;
-            let n = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16).unwrap_or(0);
+            let n = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16)
+                .unwrap_or(0);
             if n == 0 {
                 let mut crlf = String::new();
                 reader.read_line(&mut crlf)?;
@@ -113,13 +142,20 @@ fn handle(
         Some((p, q)) => (p.to_string(), q.to_string()),
         None => (target.clone(), String::new()),
     };
-    requests.lock().unwrap().push(format!("{method} {path}?{query}"));
+    requests
+        .lock()
+        .unwrap()
+        .push(format!("{method} {path}?{query}"));
     if query.contains("go-get=1") {
         let module = format!("{ip}{}", path.trim_end_matches('/'));
         let mut html = String::from("<!DOCTYPE html>\n<html><head>\n");
         for imp in imports.lock().unwrap().iter() {
             if module == imp.prefix || module.starts_with(&format!("{}/", imp.prefix)) {
-                let sub = if imp.subdir.is_empty() { String::new() } else { format!(" {}", imp.subdir) };
+                let sub = if imp.subdir.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", imp.subdir)
+                };
                 html.push_str(&format!(
                     "<meta name=\"go-import\" content=\"{} git http://{ip}/{}{sub}\">\n",
                     imp.prefix, imp.repo
@@ -170,9 +206,16 @@ fn handle(
     child.stdout.take().expect("stdout").read_to_end(&mut out)?;
     let _ = writer.join();
     let _ = child.wait();
-    let split = out.windows(4).position(|w| w == b"\r\n\r\n").map(|i| (i, 4)).or_else(|| out.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2)));
+    let split = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| (i, 4))
+        .or_else(|| out.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2)));
     let (hdr, payload) = match split {
-        Some((i, n)) => (String::from_utf8_lossy(&out[..i]).to_string(), out[i + n..].to_vec()),
+        Some((i, n)) => (
+            String::from_utf8_lossy(&out[..i]).to_string(),
+            out[i + n..].to_vec(),
+        ),
         None => (String::new(), out),
     };
     let mut status = "200 OK".to_string();
@@ -186,7 +229,10 @@ fn handle(
             resp.push_str("\r\n");
         }
     }
-    let head = format!("HTTP/1.1 {status}\r\n{resp}Content-Length: {}\r\nConnection: close\r\n\r\n", payload.len());
+    let head = format!(
+        "HTTP/1.1 {status}\r\n{resp}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        payload.len()
+    );
     stream.write_all(head.as_bytes())?;
     stream.write_all(&payload)?;
     Ok(())
@@ -206,8 +252,16 @@ impl Repo {
         let git_dir = root.join(name);
         let work = work_root.join(name);
         std::fs::create_dir_all(&work).unwrap();
-        let r = Repo { git_dir, work, clock: 1_600_000_000 };
-        let st = Command::new("git").args(["init", "-q", "--bare", "-b", "main"]).arg(&r.git_dir).status().unwrap();
+        let r = Repo {
+            git_dir,
+            work,
+            clock: 1_600_000_000,
+        };
+        let st = Command::new("git")
+            .args(["init", "-q", "--bare", "-b", "main"])
+            .arg(&r.git_dir)
+            .status()
+            .unwrap();
         assert!(st.success());
         r
     }
@@ -228,7 +282,11 @@ impl Repo {
             .current_dir(&self.work)
             .output()
             .unwrap();
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
