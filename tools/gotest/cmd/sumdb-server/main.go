@@ -34,6 +34,12 @@
 //	rollback          the signed tree is the one of one record less
 //	tamper-record     lookups and data tiles carry altered hashes, tiles honest
 //	wrong-width       hash tiles carry one extra hash
+//
+// With -oracle it serves nothing and instead answers parsing questions for
+// differential tests: each stdin line "OP BASE64INPUT" gets one stdout line,
+// "ok ..." or "err MESSAGE", where OP is open (note.Open with the test and
+// PeterNeumann keys), tree (tlog.ParseTree), record (tlog.ParseRecord),
+// tilepath (tlog.ParseTilePath) or vkey (note.NewVerifier).
 package main
 
 import (
@@ -41,6 +47,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
@@ -324,9 +331,14 @@ func main() {
 	records := flag.String("records", "", "go.sum-style file of records")
 	key := flag.String("key", testSignerKey, "note signer key")
 	mode := flag.String("mode", "honest", "misbehaviour mode")
+	oracleMode := flag.Bool("oracle", false, "answer parsing questions on stdin instead of serving")
 	flag.Parse()
 	log.SetPrefix("sumdb-server: ")
 	log.SetFlags(0)
+	if *oracleMode {
+		oracle(os.Stdin, os.Stdout)
+		return
+	}
 
 	if !modes[*mode] {
 		log.Fatalf("unknown mode %q", *mode)
@@ -415,4 +427,76 @@ func main() {
 	fmt.Fprintf(out, "http://%s\n", ln.Addr())
 	out.Flush()
 	log.Fatal(http.Serve(ln, mux))
+}
+
+// oracle answers "OP BASE64INPUT" lines; see the package comment.
+func oracle(in io.Reader, out io.Writer) {
+	var verifiers []note.Verifier
+	for _, k := range []string{
+		"localhost.localdev/sumdb+00000c67+AcTrnkbUA+TU4heY3hkjiSES/DSQniBqIeQ/YppAUtK6",
+		"PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
+	} {
+		v, err := note.NewVerifier(k)
+		if err != nil {
+			log.Fatal(err)
+		}
+		verifiers = append(verifiers, v)
+	}
+	known := note.VerifierList(verifiers...)
+	b64 := base64.StdEncoding.EncodeToString
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 1<<20), 4<<20)
+	w := bufio.NewWriter(out)
+	defer w.Flush()
+	for sc.Scan() {
+		op, arg, _ := strings.Cut(sc.Text(), " ")
+		data, err := base64.StdEncoding.DecodeString(arg)
+		if err != nil {
+			log.Fatalf("oracle input: %v", err)
+		}
+		var answer string
+		switch op {
+		case "open":
+			n, err := note.Open(data, known)
+			if err != nil {
+				answer = "err " + err.Error()
+			} else {
+				answer = fmt.Sprintf("ok %s %d %d", b64([]byte(n.Text)), len(n.Sigs), len(n.UnverifiedSigs))
+			}
+		case "tree":
+			t, err := tlog.ParseTree(data)
+			if err != nil {
+				answer = "err " + err.Error()
+			} else {
+				answer = fmt.Sprintf("ok %d %s", t.N, t.Hash)
+			}
+		case "record":
+			id, text, rest, err := tlog.ParseRecord(data)
+			if err != nil {
+				answer = "err " + err.Error()
+			} else {
+				answer = fmt.Sprintf("ok %d %s %s", id, b64(text), b64(rest))
+			}
+		case "tilepath":
+			t, err := tlog.ParseTilePath(string(data))
+			if err != nil {
+				answer = "err " + err.Error()
+			} else {
+				answer = fmt.Sprintf("ok %d %d %d %d", t.H, t.L, t.N, t.W)
+			}
+		case "vkey":
+			v, err := note.NewVerifier(string(data))
+			if err != nil {
+				answer = "err " + err.Error()
+			} else {
+				answer = fmt.Sprintf("ok %s %08x", v.Name(), v.KeyHash())
+			}
+		default:
+			log.Fatalf("oracle: unknown op %q", op)
+		}
+		fmt.Fprintln(w, answer)
+	}
+	if err := sc.Err(); err != nil {
+		log.Fatal(err)
+	}
 }
