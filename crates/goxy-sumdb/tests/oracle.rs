@@ -59,7 +59,7 @@ fn damage(rng: &mut StdRng, seed: &[u8], ascii_only: bool) -> Vec<u8> {
             }
             1 => {
                 let s = SPECIAL[rng.gen_range(0..SPECIAL.len())];
-                if !(ascii_only && !s.is_ascii()) {
+                if !ascii_only || s.is_ascii() {
                     data.splice(at..at, s.iter().copied());
                 }
             }
