@@ -533,6 +533,7 @@ fn build_fixtures(server: &Server, root: &Path, work: &Path) -> Vec<Case> {
 
 struct GoResult {
     version: String,
+    time: String,
     sum: String,
     gomod_sum: String,
     error: String,
@@ -553,6 +554,11 @@ fn go_download(home: &Path, cwd: &Path, module: &str, query: &str) -> GoResult {
         serde_json::json!({"Error": format!("no json: {}", String::from_utf8_lossy(&out.stderr))})
     });
     let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+    let time = std::fs::read(s("Info"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|i| i.get("Time").and_then(|t| t.as_str()).map(str::to_string))
+        .unwrap_or_default();
     let mut error = s("Error");
     if error.is_empty() && !out.status.success() {
         error = format!(
@@ -563,14 +569,51 @@ fn go_download(home: &Path, cwd: &Path, module: &str, query: &str) -> GoResult {
     }
     GoResult {
         version: s("Version"),
+        time,
         sum: s("Sum"),
         gomod_sum: s("GoModSum"),
         error,
     }
 }
 
+/// `go list -m -versions -retracted mod@latest` → the version list (None when go cannot resolve latest).
+fn go_list_versions(home: &Path, cwd: &Path, module: &str) -> Option<Vec<String>> {
+    let out = goxy_testkit::isolated_go(home, "direct")
+        .env("GOINSECURE", IP)
+        .env("GONOSUMDB", IP)
+        .env("GOPRIVATE", IP)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .current_dir(cwd)
+        .args([
+            "list",
+            "-m",
+            "-json",
+            "-versions",
+            "-retracted",
+            &format!("{module}@latest"),
+        ])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    Some(
+        v.get("Versions")
+            .and_then(|a| a.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    )
+}
+
 struct GoxyResult {
     version: String,
+    time: String,
     sum: String,
     gomod_sum: String,
     error: String,
@@ -580,6 +623,7 @@ struct GoxyResult {
 async fn goxy_download(f: &DirectFetcher, module: &str, query: &str) -> GoxyResult {
     let mut r = GoxyResult {
         version: String::new(),
+        time: String::new(),
         sum: String::new(),
         gomod_sum: String::new(),
         error: String::new(),
@@ -598,6 +642,7 @@ async fn goxy_download(f: &DirectFetcher, module: &str, query: &str) -> GoxyResu
         }
     };
     r.version = info.version.clone();
+    r.time = info.time.clone();
     match f.go_mod(module, &info.version).await {
         Ok(g) => r.gomod_sum = hash_go_mod(&g),
         Err(e) => {
@@ -648,7 +693,7 @@ async fn goxy_matches_go_mod_download_direct() {
     .expect("fetcher");
 
     let mut failures = Vec::new();
-    let (mut compared, mut agreed_errors) = (0, 0);
+    let (mut compared, mut agreed_errors, mut lists_compared) = (0, 0, 0);
     for c in &cases {
         let mut queries = c.queries.clone();
         if c.latest {
@@ -678,6 +723,12 @@ async fn goxy_matches_go_mod_download_direct() {
                             ours.sum
                         ));
                     }
+                    if go.time != ours.time {
+                        failures.push(format!(
+                            "{label}: .info Time: go {} | goxy {}",
+                            go.time, ours.time
+                        ));
+                    }
                 }
                 (false, false) => {
                     agreed_errors += 1;
@@ -700,6 +751,20 @@ async fn goxy_matches_go_mod_download_direct() {
                 )),
             }
         }
+        if let Some(go_versions) = go_list_versions(&home, &cwd, &c.module) {
+            lists_compared += 1;
+            match fetcher.list(&c.module).await {
+                Ok(got) if got == go_versions => {}
+                Ok(got) => failures.push(format!(
+                    "{} list: go {go_versions:?}, goxy {got:?}",
+                    c.module
+                )),
+                Err(e) => failures.push(format!(
+                    "{} list: go {go_versions:?}, goxy failed: {e}",
+                    c.module
+                )),
+            }
+        }
         if let Some(want) = &c.list {
             match fetcher.list(&c.module).await {
                 Ok(got) if &got == want => {}
@@ -708,8 +773,12 @@ async fn goxy_matches_go_mod_download_direct() {
             }
         }
     }
+    assert!(
+        lists_compared >= 20,
+        "only {lists_compared} version lists could be compared with go"
+    );
     eprintln!(
-        "compared {compared} module@query pairs over {} cases; {agreed_errors} agreed errors",
+        "compared {lists_compared} version lists and {compared} module@query pairs over {} cases; {agreed_errors} agreed errors",
         cases.len()
     );
     assert!(
