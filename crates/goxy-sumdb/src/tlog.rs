@@ -228,7 +228,7 @@ pub fn stored_hashes_for_record_hash(
 /// Stored-hash indexes of the maximal complete subtrees covering `[lo, hi)`.
 fn sub_tree_index(mut lo: u64, hi: u64, need: &mut Vec<u64>) -> Result<(), Error> {
     while lo < hi {
-        let (k, level) = maxpow2(hi - lo + 1);
+        let (k, level) = maxpow2((hi - lo).saturating_add(1));
         if lo & (k - 1) != 0 {
             return Err(Error::Internal("bad math in sub_tree_index"));
         }
@@ -243,7 +243,7 @@ fn sub_tree_index(mut lo: u64, hi: u64, need: &mut Vec<u64>) -> Result<(), Error
 fn sub_tree_hash(mut lo: u64, hi: u64, hashes: &[Hash]) -> Result<(Hash, &[Hash]), Error> {
     let mut num_tree = 0usize;
     while lo < hi {
-        let (k, _) = maxpow2(hi - lo + 1);
+        let (k, _) = maxpow2((hi - lo).saturating_add(1));
         if lo & (k - 1) != 0 {
             return Err(Error::Internal("bad math in sub_tree_hash"));
         }

@@ -106,8 +106,28 @@ fn damage(mut data: Vec<u8>, edits: &[Edit]) -> Vec<u8> {
     data
 }
 
+/// Any u64, with the edges over-represented.
+fn edgy_u64() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        any::<u64>(),
+        Just(u64::MAX),
+        Just(u64::MAX - 1),
+        Just(i64::MAX as u64),
+        Just(1u64 << 48),
+        Just((1u64 << 48) + 1),
+        Just(0u64),
+        0u64..2000,
+    ]
+}
+
 fn tile_strategy() -> impl Strategy<Value = Tile> {
-    (0u32..40, -3i32..70, any::<u64>(), any::<u32>()).prop_map(|(h, l, n, w)| Tile { h, l, n, w })
+    (
+        0u32..40,
+        -3i32..70,
+        edgy_u64(),
+        prop_oneof![any::<u32>(), Just(u32::MAX), 0u32..300],
+    )
+        .prop_map(|(h, l, n, w)| Tile { h, l, n, w })
 }
 
 fn small_tile_strategy() -> impl Strategy<Value = Tile> {
@@ -149,8 +169,8 @@ proptest! {
     }
 
     #[test]
-    fn random_coordinates(t in tile_strategy(), index in any::<u64>(), h in 0u32..40,
-                          n in any::<u64>(), hash in any::<[u8; 32]>(),
+    fn random_coordinates(t in tile_strategy(), index in edgy_u64(), h in prop_oneof![0u32..40, Just(u32::MAX)],
+                          n in edgy_u64(), hash in any::<[u8; 32]>(),
                           data in proptest::collection::vec(any::<u8>(), 0..200)) {
         let _ = tlog::split_stored_hash_index(index);
         let _ = tlog::stored_hash_index(h, n);
@@ -163,7 +183,7 @@ proptest! {
         for tree in [tree, small] {
             let _ = tile::tiles_for_tile(&tree, &t);
             let _ = tile::verify_tile(&tree, &t, &data, &TileSet::new());
-            let _ = tile::tiles_for_record_proof(&tree, h, index % (tree.n + 1));
+            let _ = tile::tiles_for_record_proof(&tree, h, index % tree.n.saturating_add(1));
             let _ = tile::tiles_for_hashes(&tree, h, &[index, index % 100]);
             let _ = tile::tiles_for_tree_proof(&tree, &Tree { n: index, hash: Hash(hash) }, h);
             let _ = tlog::check_record(&[Hash(hash)], tree.n, tree.hash, index, Hash(hash));
