@@ -195,6 +195,7 @@ proptest! {
         let _ = tlog::prove_record(n, index, &storage);
         let _ = tlog::prove_tree(n, index, &storage);
         let _ = tlog::tree_hash(n % 100, &storage);
+        let _ = tlog::tree_hash(n, &storage);
     }
 
     /// Valid lookups, notes and tiles with random damage, through the whole
