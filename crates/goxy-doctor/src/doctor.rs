@@ -8,7 +8,7 @@
 //!   "config": { "<VAR>": { "value": str, "source": "environment"|"goenv_file"|"toolchain_default"|"unset" } },
 //!   "goenv_file": str|null,
 //!   "findings": [ { "id": str, "severity": "info"|"warning"|"error", "message": str, "fix": str } ],
-//!   "probes": [ { "role": "proxy"|"sumdb_supported"|"sumdb", "entry": str, "verdict": "ok"|"fall_through"|"fail"|"skipped",
+//!   "probes": [ { "role": "proxy"|"direct"|"sumdb_supported"|"sumdb", "entry": str, "verdict": "ok"|"fall_through"|"fail"|"skipped",
 //!                 "status_meaning": str|null,
 //!                 "probe": { "url": str, "via_proxy": str|null, "status": int|null, "total_ms": int,
 //!                            "steps": [ { "step": "url"|"dns"|"tcp"|"proxy_connect"|"tls"|"http", "ok": bool, "ms": int, "detail": str } ],
@@ -44,7 +44,7 @@ pub enum Verdict {
 /// One probed target.
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetProbe {
-    /// `proxy`, `sumdb_supported` or `sumdb`.
+    /// `proxy`, `direct` (the code host of the probe module), `sumdb_supported` or `sumdb`.
     pub role: &'static str,
     /// The GOPROXY entry or checksum database name this belongs to.
     pub entry: String,
@@ -149,7 +149,11 @@ pub async fn diagnose(cfg: &GoConfig, opts: &ProbeOptions, module: &str) -> Doct
                 break;
             }
             ProxyEntry::Direct => {
-                module_fetch.get_or_insert(Ok("direct (code hosts are not probed)".into()));
+                if module_fetch.is_none() {
+                    let (target, result) = probe_direct(module, opts).await;
+                    module_fetch = Some(result);
+                    probes.push(target);
+                }
                 break;
             }
             ProxyEntry::Url {
@@ -222,6 +226,49 @@ pub async fn diagnose(cfg: &GoConfig, opts: &ProbeOptions, module: &str) -> Doct
         probes,
         first_failure,
     }
+}
+
+/// Direct mode starts with `https://<module>?go-get=1` on the code host
+/// (protocol.md §5.2): if that cannot be reached, neither can the repository.
+async fn probe_direct(
+    module: &str,
+    opts: &ProbeOptions,
+) -> (TargetProbe, Result<String, RootCause>) {
+    let url = format!("https://{module}?go-get=1");
+    let p = probe(&url, opts).await;
+    let result = match (transport_cause(&p), p.status) {
+        (Some(c), _) => Err(RootCause {
+            cause: format!("direct-{}", c.cause),
+            message: format!("direct: the code host of {module} is unreachable: {}", c.message),
+            fix: format!(
+                "this network blocks or throttles code hosts: put a module proxy before direct in GOPROXY \
+                 (goxy mirrors recommends one); {}",
+                c.fix
+            ),
+        }),
+        (None, Some(200)) => Ok(url.clone()),
+        (None, status) => {
+            let s = status.unwrap_or(0);
+            Err(RootCause {
+                cause: "direct-http-status".into(),
+                message: format!("direct: {url} answered {s}: {}", status_meaning(s)),
+                fix: "the code host (or a filter in front of it) refuses: put a module proxy before direct in GOPROXY".into(),
+            })
+        }
+    };
+    let verdict = if result.is_ok() {
+        Verdict::Ok
+    } else {
+        Verdict::Fail
+    };
+    let target = TargetProbe {
+        role: "direct",
+        entry: "direct".into(),
+        verdict,
+        status_meaning: p.status.map(|s| status_meaning(s).to_string()),
+        probe: p,
+    };
+    (target, result)
 }
 
 async fn probe_owned(url: String, opts: &ProbeOptions) -> Probe {

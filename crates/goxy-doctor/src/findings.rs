@@ -41,15 +41,18 @@ impl Finding {
     }
 }
 
-/// Flags that cmd/go no longer knows; any of them in GOFLAGS makes every
-/// `go` command fail with "go: parsing $GOFLAGS: unknown flag".
-const REMOVED_FLAGS: &[(&str, &str)] = &[
+/// Flags that cmd/go no longer supports: (flag, what go does, fix).
+const REMOVED_FLAGS: &[(&str, &str, &str)] = &[
     (
         "-insecure",
+        "go get stops with \"-insecure flag is no longer supported\"",
         "set GOINSECURE (direct fetches only) or GOPRIVATE/GONOSUMDB instead",
     ),
-    ("-i", "drop it; the build cache makes it unnecessary"),
-    ("-getmode", "drop it; use -mod"),
+    (
+        "-getmode",
+        "every go command stops with \"parsing $GOFLAGS: unknown flag -getmode\"",
+        "use -mod",
+    ),
 ];
 
 /// Runs every configuration check.
@@ -61,6 +64,17 @@ pub fn analyze(cfg: &GoConfig) -> Vec<Finding> {
     check_sumdb(cfg, &mut out);
     check_private(cfg, &mut out);
     check_net_proxy(cfg, &mut out);
+    if let Some(err) = &cfg.go_rejects {
+        let already = err.contains("GOFLAGS") && out.iter().any(|f| f.id.starts_with("goflags-"));
+        if !already {
+            out.push(Finding::new(
+                "go-rejects-config",
+                Severity::Error,
+                format!("go itself fails with this configuration: {err}"),
+                "fix the variable go names (check GOFLAGS and the GOENV file: go env -u NAME)",
+            ));
+        }
+    }
     if cfg.value("GO111MODULE") == "off" {
         out.push(Finding::new(
             "go111module-off",
@@ -119,12 +133,15 @@ fn check_goflags(cfg: &GoConfig, out: &mut Vec<Finding>) {
         }
         let name = word.split('=').next().unwrap_or(word);
         let bare = format!("-{}", name.trim_start_matches('-'));
-        if let Some((flag, fix)) = REMOVED_FLAGS.iter().find(|(f, _)| *f == bare) {
+        if let Some((flag, effect, fix)) = REMOVED_FLAGS.iter().find(|(f, _, _)| *f == bare) {
             out.push(Finding::new(
                 "goflags-removed-flag",
                 Severity::Error,
-                format!("GOFLAGS carries {flag}, a flag go no longer knows: every go command fails with \"unknown flag {flag}\""),
-                format!("remove {flag} from GOFLAGS ({}); {fix}", source_hint(cfg, "GOFLAGS")),
+                format!("GOFLAGS carries {flag}, a flag go no longer supports: {effect}"),
+                format!(
+                    "remove {flag} from GOFLAGS ({}); {fix}",
+                    source_hint(cfg, "GOFLAGS")
+                ),
             ));
         }
     }
@@ -430,6 +447,16 @@ mod tests {
             ids(&cfg(&[("GOPROXY", "gopher://x")], &[])),
             vec!["goproxy-invalid"]
         );
+    }
+
+    #[test]
+    fn go_own_error_becomes_a_finding() {
+        let mut c = cfg(&[], &[]);
+        c.go_rejects = Some("go: parsing $GOFLAGS: unknown flag -foo".into());
+        assert_eq!(ids(&c), vec!["go-rejects-config"]);
+        let mut c = cfg(&[("GOFLAGS", "-getmode=x")], &[]);
+        c.go_rejects = Some("go: parsing $GOFLAGS: unknown flag -getmode".into());
+        assert_eq!(ids(&c), vec!["goflags-removed-flag"], "not reported twice");
     }
 
     #[test]

@@ -56,6 +56,10 @@ pub struct GoConfig {
     pub goenv_file: BTreeMap<String, String>,
     /// Defaults of the installed Go toolchain (empty when no `go` was found).
     pub toolchain_defaults: BTreeMap<String, String>,
+    /// The error `go` itself reports for this configuration (e.g. "parsing
+    /// $GOFLAGS: unknown flag"), from a trial run; None when go accepts it
+    /// or was not run.
+    pub go_rejects: Option<String>,
 }
 
 impl GoConfig {
@@ -170,6 +174,33 @@ pub async fn toolchain_defaults(go: &str, timeout: Duration) -> BTreeMap<String,
     serde_json::from_slice(&output.stdout).unwrap_or_default()
 }
 
+/// Runs `go list -m` in an empty directory with the user's own environment:
+/// go parses GOFLAGS and the GOENV file first, so a configuration go cannot
+/// use shows up as an error here. Returns go's first error line.
+pub async fn go_rejects(go: &str, timeout: Duration) -> Option<String> {
+    let dir = std::env::temp_dir().join(format!("goxy-doctor-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).ok()?;
+    let mut cmd = tokio::process::Command::new(go);
+    cmd.args(["list", "-m"])
+        .current_dir(&dir)
+        .env("GOWORK", "off")
+        .env("GO111MODULE", "on")
+        .env("GOTOOLCHAIN", "local")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    let result = tokio::time::timeout(timeout, cmd.output()).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    let output = result.ok()?.ok()?;
+    if output.status.success() {
+        return None;
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    stderr
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .map(|l| l.trim().to_string())
+}
+
 /// Reads the effective configuration from this process's environment, the
 /// GOENV file and the `go` toolchain named `go` (skipped when `go` is None).
 pub async fn load(go: Option<&str>) -> GoConfig {
@@ -187,15 +218,19 @@ pub async fn load(go: Option<&str>) -> GoConfig {
             .unwrap_or_default(),
         None => BTreeMap::new(),
     };
-    let toolchain_defaults = match go {
-        Some(go) => toolchain_defaults(go, Duration::from_secs(10)).await,
-        None => BTreeMap::new(),
+    let (toolchain_defaults, go_rejects) = match go {
+        Some(go) => {
+            let limit = Duration::from_secs(10);
+            tokio::join!(toolchain_defaults(go, limit), go_rejects(go, limit))
+        }
+        None => (BTreeMap::new(), None),
     };
     GoConfig {
         environment,
         goenv_path,
         goenv_file,
         toolchain_defaults,
+        go_rejects,
     }
 }
 

@@ -908,3 +908,86 @@ fn prewarm_rejects_bad_input() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("go.sum line 1"), "{err}");
 }
+
+#[test]
+fn doctor_direct_only_probes_the_code_host() {
+    let home = tempdir();
+    let ca = make_ca("Test Root");
+    let ca_file = home.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.cert.pem()).unwrap();
+    let code_host = start_server(
+        Some(tls_for(&["goxy-test.invalid"], Some(&ca))),
+        Arc::new(|path: &str| {
+            match path {
+            "/mod?go-get=1" => reply(200, "<meta name=\"go-import\" content=\"goxy-test.invalid/mod git https://goxy-test.invalid/mod\">"),
+            _ => reply(404, ""),
+        }
+        }),
+    );
+    let args = [
+        "--module",
+        "goxy-test.invalid/mod",
+        "--ca-file",
+        ca_file.to_str().unwrap(),
+    ];
+
+    // A network whose proxy lets the code host through: direct works, with a warning.
+    let open = format!("http://{}", start_connect_proxy(200, code_host));
+    let env = [
+        ("GOPROXY", "direct"),
+        ("GOSUMDB", "off"),
+        ("HTTPS_PROXY", open.as_str()),
+    ];
+    let (code, report) = doctor_json(home.path(), &env, &args);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["probes"][0]["role"], "direct");
+    assert_eq!(
+        report["probes"][0]["probe"]["url"],
+        "https://goxy-test.invalid/mod?go-get=1"
+    );
+    assert!(report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["id"] == "goproxy-direct-only"));
+
+    // A network that blocks code hosts: the root cause says so.
+    let blocking = format!("http://{}", start_connect_proxy(403, code_host));
+    let env = [
+        ("GOPROXY", "direct"),
+        ("GOSUMDB", "off"),
+        ("HTTPS_PROXY", blocking.as_str()),
+    ];
+    let (code, report) = doctor_json(home.path(), &env, &args);
+    assert_eq!(code, 1);
+    assert_eq!(cause(&report), "direct-proxy-connect-refused", "{report:#}");
+    assert!(report["first_failure"]["fix"]
+        .as_str()
+        .unwrap()
+        .contains("module proxy before direct"));
+}
+
+#[test]
+fn doctor_reports_what_go_itself_rejects() {
+    if !goxy_testkit::have_go() {
+        eprintln!("skipping: no go command");
+        return;
+    }
+    let home = tempdir();
+    let addr = start_server(None, list_handler("v0.1.0\n", true));
+    let mut cmd = goxy(home.path());
+    cmd.args(["doctor", "--json", "--timeout-ms", "1500"])
+        .env("GOPROXY", format!("http://{addr}"))
+        .env("GOSUMDB", "off")
+        .env("GOFLAGS", "-modcacherw -no-such-flag");
+    let (code, stdout, stderr) = run(&mut cmd);
+    let report: Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(cause(&report), "go-rejects-config");
+    assert!(
+        message(&report).contains("unknown flag -no-such-flag"),
+        "{}",
+        message(&report)
+    );
+}
