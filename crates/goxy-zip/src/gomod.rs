@@ -57,7 +57,9 @@ pub fn go_mod_go_version(go_mod: &[u8]) -> Option<String> {
 }
 
 /// The `retract` intervals as `(low, high)`; a single version `v` gives `(v, v)`.
-/// Versions are canonicalized as modfile does; unparsable retractions are skipped (as `ParseLax` does).
+/// As modfile `ParseLax` records them: unquoted, not validated or canonicalized
+/// (so a `v1.x` is returned as is and matches no real version); unparsable
+/// intervals are skipped.
 pub fn go_mod_retractions(go_mod: &[u8]) -> Vec<(String, String)> {
     let stmts = match parse(go_mod) {
         Ok(stmts) => stmts,
@@ -141,11 +143,10 @@ fn lex(text: &str) -> Result<Vec<Tok>, ()> {
                 chars.next();
                 toks.push(Tok::RParen);
             }
-            '[' | ']' | ',' => {
+            '[' | ']' | ',' | '{' | '}' => {
                 chars.next();
                 toks.push(Tok::Other(c.to_string()));
             }
-            '{' | '}' => return Err(()),
             '"' | '`' => {
                 let quote = c;
                 chars.next();
@@ -221,85 +222,91 @@ fn lex_prefix(text: &str) -> Vec<Tok> {
     out
 }
 
+/// modfile's `parseFile`: every token of a line is kept as text except a `(`
+/// ending a line (block start) or `()` ending one (empty block); inside a
+/// block, a line starting with `)` closes it and must end the line.
 fn parse_tokens(toks: &[Tok]) -> Result<Vec<Stmt>, Vec<Stmt>> {
-    let mut stmts = Vec::new();
-    let lines: Vec<&[Tok]> = toks
-        .split(|t| *t == Tok::Newline)
-        .filter(|l| !l.is_empty())
-        .collect();
-    let mut i = 0;
-    while let Some(line) = lines.get(i) {
-        i += 1;
-        let words: Option<Vec<String>> = line
-            .iter()
-            .map(|t| {
-                if let Tok::Other(s) = t {
-                    Some(s.clone())
-                } else {
-                    None
-                }
-            })
-            .collect();
-        if let Some(words) = words {
-            let mut it = words.into_iter();
-            if let Some(verb) = it.next() {
-                stmts.push(Stmt {
-                    verb,
-                    args: it.collect(),
-                    in_block: false,
-                });
-            }
-            continue;
-        }
-        // A block: `verb... (` then lines up to a lone `)`.
-        let Some((Tok::LParen, head)) = line.split_last() else {
-            return Err(stmts);
-        };
-        let head: Option<Vec<String>> = head
-            .iter()
-            .map(|t| {
-                if let Tok::Other(s) = t {
-                    Some(s.clone())
-                } else {
-                    None
-                }
-            })
-            .collect();
-        let Some(head) = head.filter(|h| !h.is_empty()) else {
-            return Err(stmts);
-        };
-        let mut closed = false;
-        while let Some(inner) = lines.get(i) {
-            i += 1;
-            if inner == &[Tok::RParen] {
-                closed = true;
-                break;
-            }
-            let words: Option<Vec<String>> = inner
-                .iter()
-                .map(|t| {
-                    if let Tok::Other(s) = t {
-                        Some(s.clone())
-                    } else {
-                        None
-                    }
-                })
-                .collect();
-            let Some(args) = words else { return Err(stmts) };
-            // Multi-token block heads (`a b (`) are ignored by ParseLax.
-            if let [verb] = head.as_slice() {
-                stmts.push(Stmt {
-                    verb: verb.clone(),
-                    args,
-                    in_block: true,
-                });
-            }
-        }
-        if !closed {
-            return Err(stmts);
+    fn text(t: &Tok) -> String {
+        match t {
+            Tok::Newline => "\n".to_string(),
+            Tok::LParen => "(".to_string(),
+            Tok::RParen => ")".to_string(),
+            Tok::Other(s) => s.clone(),
         }
     }
-    Ok(stmts)
+    let at_eol = |i: usize| matches!(toks.get(i), None | Some(Tok::Newline));
+    let mut stmts = Vec::new();
+    let mut i = 0;
+    loop {
+        while toks.get(i) == Some(&Tok::Newline) {
+            i += 1;
+        }
+        let Some(first) = toks.get(i) else {
+            return Ok(stmts);
+        };
+        i += 1;
+        let mut tokens = vec![text(first)];
+        loop {
+            if at_eol(i) {
+                i += 1;
+                let mut it = tokens.into_iter();
+                if let Some(verb) = it.next() {
+                    stmts.push(Stmt {
+                        verb,
+                        args: it.collect(),
+                        in_block: false,
+                    });
+                }
+                break;
+            }
+            let tok = toks.get(i);
+            i += 1;
+            if tok != Some(&Tok::LParen) {
+                tokens.push(tok.map(text).unwrap_or_default());
+                continue;
+            }
+            if at_eol(i) {
+                // A block: lines up to one starting with `)`.
+                loop {
+                    match toks.get(i) {
+                        None => return Err(stmts),
+                        Some(Tok::Newline) => i += 1,
+                        Some(Tok::RParen) => {
+                            i += 1;
+                            if !at_eol(i) {
+                                return Err(stmts);
+                            }
+                            i += 1;
+                            break;
+                        }
+                        Some(_) => {
+                            let mut args = Vec::new();
+                            while !at_eol(i) {
+                                args.extend(toks.get(i).map(text));
+                                i += 1;
+                            }
+                            i += 1;
+                            // Multi-token block heads (`a b (`) are ignored by ParseLax.
+                            if let [verb] = tokens.as_slice() {
+                                stmts.push(Stmt {
+                                    verb: verb.clone(),
+                                    args,
+                                    in_block: true,
+                                });
+                            }
+                        }
+                    }
+                }
+                break;
+            }
+            if toks.get(i) == Some(&Tok::RParen) && at_eol(i + 1) {
+                // `verb ()`: an empty block.
+                i += 2;
+                break;
+            }
+            tokens.push("(".to_string());
+        }
+    }
 }
 
 /// The checks `ParseLax` applies (it fails the whole file on any of them).
@@ -457,14 +464,16 @@ fn parse_version(tok: &str) -> Option<String> {
     (!cv.is_empty()).then_some(cv)
 }
 
+/// modfile `parseVersionInterval` with the `dontFixRetract` fixer ParseLax
+/// uses: versions are unquoted but neither validated nor canonicalized.
 fn version_interval(args: &[String]) -> Option<(String, String)> {
     match args {
         [v, ..] if v != "[" && v != "(" => {
-            let v = parse_version(v)?;
+            let v = parse_string(v)?;
             Some((v.clone(), v))
         }
         [open, low, comma, high, close, ..] if open == "[" && comma == "," && close == "]" => {
-            Some((parse_version(low)?, parse_version(high)?))
+            Some((parse_string(low)?, parse_string(high)?))
         }
         _ => None,
     }
@@ -604,7 +613,7 @@ mod tests {
 
     #[test]
     fn retractions() {
-        let gm = b"module m\nretract v1.0.0 // bad\nretract [v1.1.0, v1.2.0]\nretract (\n\tv1.3.0\n\t[v1.4.0, v1.5.0] // r\n)\nretract junk\n";
+        let gm = b"module m\nretract v1.0.0 // bad\nretract [v1.1.0, v1.2.0]\nretract (\n\tv1.3.0\n\t[v1.4.0, v1.5.0] // r\n)\nretract [v1.6.0]\nretract junk\n";
         assert_eq!(
             go_mod_retractions(gm),
             vec![
@@ -612,6 +621,9 @@ mod tests {
                 ("v1.1.0".to_string(), "v1.2.0".to_string()),
                 ("v1.3.0".to_string(), "v1.3.0".to_string()),
                 ("v1.4.0".to_string(), "v1.5.0".to_string()),
+                // Like ParseLax: kept unvalidated (matches no version); the
+                // malformed interval above is skipped.
+                ("junk".to_string(), "junk".to_string()),
             ]
         );
     }

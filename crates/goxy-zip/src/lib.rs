@@ -40,4 +40,10 @@ pub mod testing {
             .is_some_and(|g| crate::gomod::go_lang_at_least_1_24(&crate::gomod::root_go_lang(g)));
         crate::create::is_vendored_package(path, go_1_24)
     }
+
+    /// `version.Lang("go" + go directive)` of a go.mod as x/mod zip computes it
+    /// ("" when `ParseLax` fails or there is no go directive).
+    pub fn root_go_lang(go_mod: &[u8]) -> String {
+        crate::gomod::root_go_lang(go_mod)
+    }
 }

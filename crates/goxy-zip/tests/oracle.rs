@@ -7,7 +7,9 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{build_zip, parse_txtar, walk_dir, TestEntry};
-use goxy_zip::{check_zip, create_zip, str_to_fold};
+use goxy_zip::{
+    check_zip, create_zip, go_mod_go_version, go_mod_module_path, go_mod_retractions, str_to_fold,
+};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -448,4 +450,159 @@ fn corrupted_zips_never_accepted_beyond_xmod() {
     }
     eprintln!("corruptions: {both_reject} rejected by both, {only_goxy_rejects} only by goxy, {both_accept} accepted by both");
     assert!(both_reject > 100);
+}
+
+const GO_MOD_LINES: &[&str] = &[
+    "module example.com/m",
+    "module \"example.com/q\"",
+    "module `example.com/r`",
+    "module (\n\texample.com/b\n)",
+    "module",
+    "module a b",
+    "module x // c",
+    "module \"bad\\q\"",
+    "go 1.24",
+    "go 1.21.3",
+    "go 1.22.3rc1",
+    "go 1.24rc1",
+    "go v1.21.0",
+    "go 1.21-foo",
+    "go 1",
+    "go 1.2.3.4",
+    "go \"1.22\"",
+    "go 1.24 1.25",
+    "go",
+    "go 1.24 // c",
+    "go 01.24",
+    "go 1.100",
+    "toolchain go1.22.1",
+    "require example.com/x v1.2.3",
+    "require example.com/x v1.2",
+    "require example.com/x vx",
+    "require example.com/x/v2 v1.0.0",
+    "require (\n\texample.com/y v1.0.0 // indirect\n)",
+    "require example.com/x",
+    "require \"example.com/z\" v1.0.0",
+    "exclude example.com/x vbad",
+    "replace a => b",
+    "retract v1.0.0",
+    "retract [v1.0.0, v1.0.5]",
+    "retract (\n\tv1.1.0 // why\n\t[v1.2.0, v1.3.0]\n)",
+    "retract [v1.0.0 v1.0.5]",
+    "retract v1.x",
+    "retract v1.2",
+    "ignore ./foo",
+    "ignore",
+    "godebug default=go1.21",
+    "tool example.com/t",
+    "// comment",
+    "/* c */",
+    "unknownverb x y",
+    "{",
+    "require \"unterminated",
+    "\"quoted\" verb",
+    "block (\n\tx\n)",
+    "require (",
+    ")",
+    "",
+    "  ",
+    "go\t1.23\r",
+];
+
+/// go.mod reading agrees with modfile.ModulePath / ParseLax, and the go
+/// language version that selects the vendor rule agrees with x/mod zip.
+#[test]
+fn go_mod_reading_agrees_with_modfile() {
+    let Some(tool) = oracle() else { return };
+    let mut rng = StdRng::seed_from_u64(0x60_d0_0d);
+    let dir = tempfile::tempdir().unwrap();
+    let mut inputs: Vec<Vec<u8>> = GO_MOD_LINES
+        .iter()
+        .map(|l| format!("{l}\n").into_bytes())
+        .collect();
+    for _ in 0..600 {
+        let n = rng.gen_range(1..7);
+        let mut text = (0..n)
+            .map(|_| *GO_MOD_LINES.choose(&mut rng).unwrap())
+            .collect::<Vec<_>>()
+            .join("\n");
+        if rng.gen_bool(0.8) {
+            text.push('\n');
+        }
+        inputs.push(text.into_bytes());
+    }
+    let paths: Vec<String> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, data)| {
+            let p = dir.path().join(format!("{i}.mod"));
+            std::fs::write(&p, data).unwrap();
+            p.to_str().unwrap().to_string()
+        })
+        .collect();
+    let out = Command::new(&tool)
+        .arg("gomod")
+        .args(&paths)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let verdicts: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(verdicts.len(), inputs.len());
+    let mut lax_ok = 0;
+    for (data, v) in inputs.iter().zip(&verdicts) {
+        let shown = String::from_utf8_lossy(data);
+        let go_path = v["module_path"].as_str().unwrap();
+        // ModulePath reads "module (" as the path "("; goxy reads the block.
+        if go_path != "(" {
+            assert_eq!(
+                go_mod_module_path(data).unwrap_or_default(),
+                go_path,
+                "module path of {shown:?}"
+            );
+        }
+        let lang = if v["lax_ok"].as_bool().unwrap() {
+            v["lang"].as_str().unwrap()
+        } else {
+            ""
+        };
+        assert_eq!(
+            goxy_zip::testing::root_go_lang(data),
+            lang,
+            "go lang of {shown:?}"
+        );
+        if v["lax_ok"].as_bool().unwrap() {
+            lax_ok += 1;
+            let go = v["go"].as_str().unwrap();
+            assert_eq!(
+                go_mod_go_version(data).unwrap_or_default(),
+                go,
+                "go version of {shown:?}"
+            );
+            let want: Vec<(String, String)> = v["retract"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r[0].as_str().unwrap().to_string(),
+                        r[1].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect();
+            assert_eq!(go_mod_retractions(data), want, "retractions of {shown:?}");
+        }
+    }
+    assert!(
+        lax_ok > 100 && lax_ok < inputs.len() - 100,
+        "lax_ok {lax_ok} of {}",
+        inputs.len()
+    );
 }

@@ -9,15 +9,22 @@
 //	    Prints "ok <h1>" or "err <msg>".
 //	zip-oracle foldtable
 //	    For every rune r whose x/mod strToFold differs from r, prints "<r hex> <fold hex>".
+//	zip-oracle gomod <file>...
+//	    For each go.mod file prints a JSON object: modfile.ModulePath, and from
+//	    modfile.ParseLax: ok, go version, version.Lang("go"+version) as zip.Create
+//	    computes it, retract intervals.
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"go/version"
 	"os"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/mod/modfile"
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/sumdb/dirhash"
 	"golang.org/x/mod/zip"
@@ -46,6 +53,14 @@ func main() {
 			if f := foldRune(r); f != r {
 				fmt.Printf("%x %x\n", r, f)
 			}
+		}
+	case "gomod":
+		for _, name := range os.Args[2:] {
+			data, err := os.ReadFile(name)
+			if err != nil {
+				fail(err.Error())
+			}
+			goMod(data)
 		}
 	default:
 		fail("unknown command " + os.Args[1])
@@ -118,4 +133,29 @@ func foldRune(r rune) rune {
 		r += 'a' - 'A'
 	}
 	return r
+}
+
+type goModVerdict struct {
+	ModulePath string      `json:"module_path"`
+	LaxOK      bool        `json:"lax_ok"`
+	Go         string      `json:"go"`
+	Lang       string      `json:"lang"`
+	Retract    [][2]string `json:"retract"`
+}
+
+func goMod(data []byte) {
+	v := goModVerdict{ModulePath: modfile.ModulePath(data), Retract: [][2]string{}}
+	f, err := modfile.ParseLax("go.mod", data, nil)
+	if err == nil {
+		v.LaxOK = true
+		if f.Go != nil {
+			v.Go = f.Go.Version
+			v.Lang = version.Lang("go" + f.Go.Version)
+		}
+		for _, r := range f.Retract {
+			v.Retract = append(v.Retract, [2]string{r.Low, r.High})
+		}
+	}
+	out, _ := json.Marshal(v)
+	fmt.Println(string(out))
 }
