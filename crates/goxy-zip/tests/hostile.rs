@@ -770,3 +770,22 @@ fn data_descriptor_lies_rejected() {
         Malformed
     );
 }
+
+#[test]
+fn go_mod_readers_total_on_arbitrary_bytes() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let alphabet = b"module go retract require ( ) [ ] , { } \" ` \\ / * \n\t\r v1.2.3 x.y/z 1.24 \xff\xc3\xa9";
+    for _ in 0..20_000 {
+        let len = rng.gen_range(0..80);
+        let data: Vec<u8> = (0..len)
+            .map(|_| alphabet[rng.gen_range(0..alphabet.len())])
+            .collect();
+        // Any input gives an answer; the module path, when found, never spans lines.
+        if let Some(p) = goxy_zip::go_mod_module_path(&data) {
+            assert!(!p.contains('\n'), "{data:?}");
+        }
+        let _ = goxy_zip::go_mod_go_version(&data);
+        let _ = goxy_zip::go_mod_retractions(&data);
+    }
+}
