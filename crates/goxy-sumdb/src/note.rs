@@ -472,4 +472,132 @@ mod tests {
         let msg = sign("hello\n", &[&s]).unwrap();
         assert_eq!(open(&msg, &Verifiers::from(v)).unwrap().text, "hello\n");
     }
+
+    /// Port of x/mod note_test.go TestOpen (PeterNeumann and EnochRoot vectors).
+    #[test]
+    fn x_mod_test_open() {
+        let peter_v = Verifier::parse(PETER_VKEY).unwrap();
+        let enoch_v =
+            Verifier::parse("EnochRoot+af0cfe78+ATtqJ7zOtqQtYqOo0CpvDXNlMhV3HeJDpjrASKGLWdop")
+                .unwrap();
+        let text = PETER_TEXT;
+        let peter_sig = PETER_SIG;
+        let enoch_sig = "— EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n";
+        let peter = Signature {
+            name: "PeterNeumann".into(),
+            key_hash: 0xc74f20a3,
+            base64: "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=".into(),
+        };
+        let enoch = Signature {
+            name: "EnochRoot".into(),
+            key_hash: 0xaf0cfe78,
+            base64: "rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=".into(),
+        };
+        let both = format!("{text}\n{peter_sig}{enoch_sig}");
+        let only_peter = Verifiers::from(peter_v.clone());
+
+        let n = open(both.as_bytes(), &only_peter).unwrap();
+        assert_eq!(n.text, text);
+        assert_eq!(n.sigs, vec![peter.clone()]);
+        assert_eq!(n.unverified_sigs, vec![enoch.clone()]);
+
+        let n = open(
+            both.as_bytes(),
+            &Verifiers::new(vec![peter_v.clone(), enoch_v.clone()]),
+        )
+        .unwrap();
+        assert_eq!(n.sigs, vec![peter.clone(), enoch.clone()]);
+        assert!(n.unverified_sigs.is_empty());
+
+        let err = open(both.as_bytes(), &Verifiers::default()).unwrap_err();
+        assert!(
+            matches!(&err, Error::UnverifiedNote { unknown_keys } if unknown_keys.len() == 2),
+            "{err:?}"
+        );
+
+        let dup = Verifiers::new(vec![enoch_v.clone(), peter_v.clone(), enoch_v.clone()]);
+        let err = open(format!("{text}\n{enoch_sig}").as_bytes(), &dup).unwrap_err();
+        assert_eq!(err.to_string(), "ambiguous key EnochRoot+af0cfe78");
+        open(format!("{text}\n{peter_sig}").as_bytes(), &dup).unwrap();
+
+        let many = format!("{text}\n{}", peter_sig.repeat(101));
+        assert_eq!(
+            open(many.as_bytes(), &only_peter),
+            Err(Error::MalformedNote)
+        );
+        assert_eq!(
+            open(many.as_bytes(), &Verifiers::default()),
+            Err(Error::MalformedNote)
+        );
+
+        // The signature is split inside its base64 (byte 60 is ASCII there).
+        let bad_sig = format!("{text}\n{}ABCD{}", &peter_sig[..60], &peter_sig[60..]);
+        let err = open(bad_sig.as_bytes(), &only_peter).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid signature for key PeterNeumann+c74f20a3"
+        );
+
+        let enoch_abcd = Signature {
+            base64: "rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5nABCD2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=".into(),
+            ..enoch.clone()
+        };
+        let dups = format!(
+            "{text}\n{peter_sig}{peter_sig}{enoch_sig}{enoch_sig}{}ABCD{}",
+            &enoch_sig[..60],
+            &enoch_sig[60..]
+        );
+        let n = open(dups.as_bytes(), &only_peter).unwrap();
+        assert_eq!(n.sigs, vec![peter]);
+        assert_eq!(n.unverified_sigs, vec![enoch, enoch_abcd]);
+
+        for bad in [
+            text.to_string(),
+            format!("{text}\n"),
+            format!("{text}\n{}", &peter_sig[..peter_sig.len() - 1]),
+            format!("\x01{text}\n{peter_sig}"),
+            format!("{text}\n— Bad Name x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM="),
+            format!("{text}\n{peter_sig}Unexpected line.\n"),
+        ] {
+            assert_eq!(open(bad.as_bytes(), &only_peter), Err(Error::MalformedNote), "{bad:?}");
+        }
+        let mut invalid_utf8 = b"\xff".to_vec();
+        invalid_utf8.extend_from_slice(format!("{text}\n{peter_sig}").as_bytes());
+        assert_eq!(open(&invalid_utf8, &only_peter), Err(Error::MalformedNote));
+    }
+
+    /// Port of x/mod note_test.go TestNewVerifier: every proper substring and
+    /// every single-byte change of a good key is refused.
+    #[test]
+    fn x_mod_test_new_verifier() {
+        Verifier::parse(PETER_VKEY).unwrap();
+        let b = PETER_VKEY.as_bytes();
+        for i in 0..=b.len() {
+            for j in i + 1..=b.len() {
+                if i != 0 || j != b.len() {
+                    let k = std::str::from_utf8(&b[i..j]).unwrap();
+                    assert!(Verifier::parse(k).is_err(), "{k}");
+                }
+            }
+        }
+        for i in 0..b.len() {
+            let mut m = b.to_vec();
+            m[i] += 1;
+            let k = String::from_utf8(m).unwrap();
+            assert!(Verifier::parse(&k).is_err(), "{k}");
+        }
+        // Wrong key length and unknown algorithm, each with a matching key hash.
+        assert_eq!(
+            Verifier::parse(
+                "PeterNeumann+cc469956+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TWBADKEY=="
+            )
+            .unwrap_err(),
+            Error::MalformedVerifierId
+        );
+        assert_eq!(
+            Verifier::parse("PeterNeumann+173116ae+ZRpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW")
+                .unwrap_err(),
+            Error::UnknownVerifierAlgorithm
+        );
+    }
 }

@@ -909,6 +909,22 @@ mod tests {
         }
     }
 
+    /// Port of x/mod tile_test.go TestNewTilesForSize (height 10).
+    #[test]
+    fn new_tiles_for_size() {
+        for (old, new, want) in [
+            (1, 1, 0),
+            (100, 101, 1),
+            (1023, 1025, 3),
+            (1024, 1030, 1),
+            (1030, 2000, 1),
+            (1030, 10000, 10),
+            (49516517, 49516586, 3),
+        ] {
+            assert_eq!(new_tiles(10, old, new).unwrap().len(), want, "{old}-{new}");
+        }
+    }
+
     struct TestLog {
         n: u64,
         hashes: Vec<Hash>,

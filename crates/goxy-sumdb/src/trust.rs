@@ -480,6 +480,37 @@ mod tests {
         );
     }
 
+    /// Port of x/mod client_test.go TestRejectUnauthenticatedLines: a go.sum
+    /// line smuggled into the signed note's text (after the tree) is not
+    /// part of any record and must never be taken as the module's hash.
+    #[test]
+    fn reject_unauthenticated_lines() {
+        let mut log = Log::new(signer());
+        fill(&mut log, 3);
+        let id =
+            log.add("golang.org/x/good v1.0.0 h1:7uVkIFmeBqHfdjD+gZwtXXI+RODJ2Wc4O7MPEh/QiW4=\n");
+        let tree = Tree {
+            n: id + 1,
+            hash: tree_hash(id + 1, &log.hashes).unwrap(),
+        };
+        let text = format!(
+            "{}golang.org/x/bad v1.0.0 h1:7uVkIFmeBqHfdjD+gZwtXXI+RODJ2Wc4O7MPEh/QiW4=\n",
+            tlog::format_tree(&tree)
+        );
+        let mut body = tlog::format_record(id, &log.records[id as usize]).unwrap();
+        body.extend(note::sign(&text, &[&log.signer]).unwrap());
+        let mut trust = TrustedLog::new(verifiers());
+        let plan = trust
+            .plan_lookup("golang.org/x/bad", "v1.0.0", &body)
+            .unwrap();
+        let tiles = log.fetch(&plan.tiles);
+        let err = trust.finish_lookup(plan, &tiles).unwrap_err();
+        assert!(
+            matches!(err.root(), Error::UnrelatedLine { line, .. } if line.starts_with("golang.org/x/good")),
+            "{err}"
+        );
+    }
+
     #[test]
     fn tampered_tiles_are_refused() {
         let mut log = Log::new(signer());
