@@ -12,9 +12,22 @@ struct Cli {
 #[derive(Debug, clap::Subcommand)]
 enum Command {
     /// Serve the GOPROXY protocol from a local cache, filled from upstream proxies.
-    Serve,
+    Serve(goxy_server::ServeArgs),
     #[command(flatten)]
     Developer(goxy_doctor::cli::Command),
+}
+
+/// Logs go to stderr (stdout carries the one "listening" line); GOXY_LOG
+/// takes a tracing filter such as `debug` or `goxy_fetch=debug`.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GOXY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    use std::io::IsTerminal;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn main() {
@@ -28,9 +41,9 @@ fn main() {
     };
     let code = runtime.block_on(async move {
         match cli.command {
-            Command::Serve => {
-                eprintln!("goxy serve: not built yet");
-                1
+            Command::Serve(args) => {
+                init_logging();
+                goxy_server::run(args).await
             }
             Command::Developer(cmd) => goxy_doctor::cli::run(cmd).await,
         }

@@ -1,0 +1,585 @@
+//! Request handling: the GOPROXY protocol over the caching tiers.
+//!
+//! Immutable artifacts (`.info` of canonical versions, `.mod`, `.zip`): memory
+//! tier, then committed manifest on disk, then one single-flight fetch through
+//! the upstream chain, validated before it is committed and served.
+//! `list`, `@latest` and `.info` for queries: fresh for a TTL, refetched after
+//! it, and served stale (marked) when every source fails.
+
+use crate::config::ServerConfig;
+use crate::route::{self, ModuleRequest, Op, Route, Version};
+use bytes::Bytes;
+use goxy_fetch::{Chain, FetchError, Flights, Payload, Want};
+use goxy_store::{ArtifactKey, ArtifactKind, BlobStore, Manifest, Meta, MetaKind};
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Bytes of a response body, ready to send.
+#[derive(Clone)]
+pub struct Artifact {
+    pub body: Bytes,
+    pub etag: HeaderValue,
+    pub content_type: &'static str,
+}
+
+#[derive(Clone)]
+struct MetaEntry {
+    body: Bytes,
+    etag: HeaderValue,
+    content_type: &'static str,
+    fetched: Instant,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheOutcome {
+    Hit,
+    Miss,
+    Stale,
+}
+
+impl CacheOutcome {
+    fn header(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            CacheOutcome::Hit => "hit",
+            CacheOutcome::Miss => "miss",
+            CacheOutcome::Stale => "stale",
+        })
+    }
+}
+
+/// Why a request could not be answered, with the status it maps to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServeError {
+    NotFound(String),
+    Forbidden(String),
+    BadGateway(String),
+    GatewayTimeout(String),
+    Storage(String),
+}
+
+impl ServeError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ServeError::NotFound(_) => StatusCode::NOT_FOUND,
+            ServeError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ServeError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            ServeError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            ServeError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn message(&self) -> &str {
+        match self {
+            ServeError::NotFound(m)
+            | ServeError::Forbidden(m)
+            | ServeError::BadGateway(m)
+            | ServeError::GatewayTimeout(m)
+            | ServeError::Storage(m) => m,
+        }
+    }
+
+    fn from_fetch(what: &str, err: FetchError) -> ServeError {
+        match err {
+            FetchError::NotFound(m) => ServeError::NotFound(format!("not found: {what}: {m}")),
+            FetchError::Forbidden(m) => ServeError::Forbidden(format!("forbidden: {what}: {m}")),
+            FetchError::Failed { source, message, timed_out: true } => {
+                ServeError::GatewayTimeout(format!("upstream timed out: {what}: {source}: {message}"))
+            }
+            FetchError::Failed { source, message, .. } => {
+                ServeError::BadGateway(format!("upstream failed: {what}: {source}: {message}"))
+            }
+        }
+    }
+}
+
+/// Counters behind the home page (and, later, metrics).
+#[derive(Default)]
+pub struct Stats {
+    pub hits: AtomicU64,
+    pub misses: AtomicU64,
+    pub stale: AtomicU64,
+    pub errors: AtomicU64,
+    pub flight_waits: AtomicU64,
+}
+
+pub struct App {
+    store: Arc<dyn BlobStore>,
+    chain: Chain,
+    artifact_flights: Flights<Result<Artifact, ServeError>>,
+    meta_flights: Flights<Result<(MetaEntry, CacheOutcome), ServeError>>,
+    hot: moka::sync::Cache<String, Artifact>,
+    meta: moka::sync::Cache<String, MetaEntry>,
+    list_ttl: Duration,
+    pub stats: Stats,
+}
+
+type Body = Full<Bytes>;
+
+fn now_unix() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn etag_of(id: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{id}\"")).unwrap_or_else(|_| HeaderValue::from_static("\"\""))
+}
+
+fn content_type(kind: ArtifactKind) -> &'static str {
+    match kind {
+        ArtifactKind::Info => "application/json",
+        ArtifactKind::Mod => "text/plain; charset=utf-8",
+        ArtifactKind::Zip => "application/zip",
+    }
+}
+
+/// A value that passed validation and is ready to be committed.
+struct Validated {
+    payload: Payload,
+    h1: Option<String>,
+}
+
+fn validate_artifact(kind: ArtifactKind, module: &str, version: &str, payload: Payload) -> Result<Validated, String> {
+    match (kind, payload) {
+        (ArtifactKind::Info, Payload::Memory(body)) => {
+            goxy_fetch::validate::info(module, Some(version), true, body.clone())?;
+            Ok(Validated { payload: Payload::Memory(body), h1: None })
+        }
+        (ArtifactKind::Mod, Payload::Memory(body)) => {
+            let h1 = goxy_fetch::validate::go_mod(module, &body)?;
+            Ok(Validated { payload: Payload::Memory(body), h1: Some(h1) })
+        }
+        (ArtifactKind::Zip, payload) => {
+            // Zip checking inflates every entry: keep it off the async workers.
+            tokio::task::block_in_place(|| match payload {
+                Payload::Memory(body) => {
+                    let checked = goxy_zip::check_zip(module, version, &body).map_err(|e| e.to_string())?;
+                    Ok(Validated { payload: Payload::Memory(body), h1: Some(checked.h1) })
+                }
+                Payload::Spooled(mut spool) => {
+                    let bytes = spool.map().map_err(|e| format!("read spooled zip: {e}"))?;
+                    let checked = goxy_zip::check_zip(module, version, &bytes).map_err(|e| e.to_string())?;
+                    drop(bytes);
+                    Ok(Validated { payload: Payload::Spooled(spool), h1: Some(checked.h1) })
+                }
+            })
+        }
+        (_, Payload::Spooled(_)) => Err("unexpected spooled body".into()),
+    }
+}
+
+fn load_artifact(store: &dyn BlobStore, key: &ArtifactKey) -> Result<Option<Artifact>, ServeError> {
+    let storage = |e: goxy_store::StoreError| ServeError::Storage(format!("storage unavailable: {key}: {e}"));
+    let Some(manifest) = store.manifest(key).map_err(storage)? else { return Ok(None) };
+    let body = store
+        .get_blob(&manifest.blob)
+        .map_err(storage)?
+        .ok_or_else(|| ServeError::Storage(format!("storage: {key}: committed blob {} is missing", manifest.blob)))?;
+    Ok(Some(Artifact { body, etag: etag_of(manifest.blob.as_str()), content_type: content_type(key.kind) }))
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ServeError> + Send + 'static) -> Result<T, ServeError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(ServeError::Storage(format!("storage task failed: {e}"))))
+}
+
+impl App {
+    pub fn new(cfg: &ServerConfig, store: Arc<dyn BlobStore>, chain: Chain) -> App {
+        let hot = moka::sync::Cache::builder()
+            .max_capacity(cfg.memory_cache)
+            .weigher(|_k: &String, v: &Artifact| u32::try_from(v.body.len()).unwrap_or(u32::MAX))
+            .build();
+        let meta = moka::sync::Cache::builder().max_capacity(100_000).build();
+        App {
+            store,
+            chain,
+            artifact_flights: Flights::default(),
+            meta_flights: Flights::default(),
+            hot,
+            meta,
+            list_ttl: cfg.list_ttl,
+            stats: Stats::default(),
+        }
+    }
+
+    pub fn chain(&self) -> &Chain {
+        &self.chain
+    }
+
+    pub async fn handle<B>(self: &Arc<Self>, req: Request<B>) -> Response<Body> {
+        let method = req.method().clone();
+        if method != Method::GET && method != Method::HEAD {
+            let mut resp = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed: use GET or HEAD");
+            resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+            return resp;
+        }
+        let route = match route::parse(req.uri().path()) {
+            Ok(route) => route,
+            Err(e) => {
+                let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::NOT_FOUND);
+                return text(status, &e.message);
+            }
+        };
+        let if_none_match = req.headers().get(header::IF_NONE_MATCH).cloned();
+        match route {
+            Route::Home => crate::home::page(self),
+            Route::Healthz => text(StatusCode::OK, "ok"),
+            Route::Readyz => self.ready().await,
+            Route::Sumdb(_) => text(StatusCode::NOT_FOUND, "not found: no checksum database is proxied by this server"),
+            Route::Module(m) => {
+                let result = self.module(&m).await;
+                self.respond(&m, result, if_none_match)
+            }
+        }
+    }
+
+    async fn ready(self: &Arc<Self>) -> Response<Body> {
+        let store = self.store.clone();
+        if let Err(e) = blocking(move || store.check_writable().map_err(|e| ServeError::Storage(e.to_string()))).await {
+            return text(StatusCode::SERVICE_UNAVAILABLE, &format!("not ready: {}", e.message()));
+        }
+        let any_source = self
+            .chain
+            .upstreams()
+            .iter()
+            .any(|u| u.health().state != goxy_fetch::CircuitState::Open);
+        if !any_source {
+            return text(StatusCode::SERVICE_UNAVAILABLE, "not ready: every upstream's circuit is open");
+        }
+        text(StatusCode::OK, "ready")
+    }
+
+    fn respond(
+        &self,
+        m: &ModuleRequest,
+        result: Result<(Artifact, CacheOutcome, &'static str), ServeError>,
+        if_none_match: Option<HeaderValue>,
+    ) -> Response<Body> {
+        match result {
+            Ok((artifact, outcome, cache_control)) => {
+                let counter = match outcome {
+                    CacheOutcome::Hit => &self.stats.hits,
+                    CacheOutcome::Miss => &self.stats.misses,
+                    CacheOutcome::Stale => &self.stats.stale,
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                let not_modified = if_none_match.is_some_and(|v| v == artifact.etag);
+                let mut resp = if not_modified {
+                    let mut r = Response::new(Full::new(Bytes::new()));
+                    *r.status_mut() = StatusCode::NOT_MODIFIED;
+                    r
+                } else {
+                    let mut r = Response::new(Full::new(artifact.body));
+                    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(artifact.content_type));
+                    r
+                };
+                let h = resp.headers_mut();
+                h.insert(header::ETAG, artifact.etag);
+                h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control));
+                h.insert("x-goxy-cache", outcome.header());
+                if outcome == CacheOutcome::Stale {
+                    h.insert(header::WARNING, HeaderValue::from_static("110 goxy \"Response is Stale\""));
+                }
+                resp
+            }
+            Err(err) => {
+                self.stats.errors.fetch_add(1, Ordering::Relaxed);
+                let level_is_warn = !matches!(err, ServeError::NotFound(_));
+                if level_is_warn {
+                    tracing::warn!(module = %m.module, op = m.op.kind_name(), error = %err.message(), "request failed");
+                }
+                let mut resp = text(err.status(), err.message());
+                if matches!(err, ServeError::Storage(_)) {
+                    resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                }
+                resp
+            }
+        }
+    }
+
+    async fn module(
+        self: &Arc<Self>,
+        m: &ModuleRequest,
+    ) -> Result<(Artifact, CacheOutcome, &'static str), ServeError> {
+        const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+        const SHORT: &str = "public, max-age=60";
+        match &m.op {
+            Op::Mod(v) => self.artifact(m, v, ArtifactKind::Mod).await.map(|(a, o)| (a, o, IMMUTABLE)),
+            Op::Zip(v) => self.artifact(m, v, ArtifactKind::Zip).await.map(|(a, o)| (a, o, IMMUTABLE)),
+            Op::Info(v) if v.canonical => self.artifact(m, v, ArtifactKind::Info).await.map(|(a, o)| (a, o, IMMUTABLE)),
+            Op::Info(v) => self.mutable(m, MutableKind::Query(v.clone())).await.map(|(a, o)| (a, o, SHORT)),
+            Op::List => self.mutable(m, MutableKind::List).await.map(|(a, o)| (a, o, SHORT)),
+            Op::Latest => self.mutable(m, MutableKind::Latest).await.map(|(a, o)| (a, o, SHORT)),
+        }
+    }
+
+    async fn artifact(
+        self: &Arc<Self>,
+        m: &ModuleRequest,
+        v: &Version,
+        kind: ArtifactKind,
+    ) -> Result<(Artifact, CacheOutcome), ServeError> {
+        let key = ArtifactKey { escaped_module: m.escaped_module.clone(), escaped_version: v.escaped.clone(), kind };
+        let key_text = key.to_string();
+        if let Some(hit) = self.hot.get(&key_text) {
+            return Ok((hit, CacheOutcome::Hit));
+        }
+        let store = self.store.clone();
+        let disk_key = key.clone();
+        if let Some(found) = blocking(move || load_artifact(store.as_ref(), &disk_key)).await? {
+            self.hot.insert(key_text, found.clone());
+            return Ok((found, CacheOutcome::Hit));
+        }
+        let app = self.clone();
+        let (module, version) = (m.module.clone(), v.version.clone());
+        let (result, leader) = self
+            .artifact_flights
+            .run(&key_text, move || async move { app.fill(module, version, key).await }, |panic| {
+                Err(ServeError::BadGateway(format!("fetch task failed: {panic}")))
+            })
+            .await;
+        if !leader {
+            self.stats.flight_waits.fetch_add(1, Ordering::Relaxed);
+        }
+        result.map(|a| (a, CacheOutcome::Miss))
+    }
+
+    /// Fetches, validates and commits one artifact (runs once per key at a time).
+    async fn fill(self: Arc<Self>, module: String, version: String, key: ArtifactKey) -> Result<Artifact, ServeError> {
+        let what = format!("{module}@{version} .{}", key.kind.ext());
+        let store = self.store.clone();
+        let recheck_key = key.clone();
+        if let Some(found) = blocking(move || load_artifact(store.as_ref(), &recheck_key)).await? {
+            self.hot.insert(key.to_string(), found.clone());
+            return Ok(found);
+        }
+        let want = match key.kind {
+            ArtifactKind::Info => Want::Info(key.escaped_version.clone()),
+            ArtifactKind::Mod => Want::Mod(key.escaped_version.clone()),
+            ArtifactKind::Zip => Want::Zip(key.escaped_version.clone()),
+        };
+        let kind = key.kind;
+        let (validated, provenance) = self
+            .chain
+            .fetch(&module, &key.escaped_module, &want, &self.store, |payload| {
+                validate_artifact(kind, &module, &version, payload)
+            })
+            .await
+            .map_err(|e| ServeError::from_fetch(&what, e))?;
+        let store = self.store.clone();
+        let commit_key = key.clone();
+        let artifact = blocking(move || {
+            let storage = |e: goxy_store::StoreError| ServeError::Storage(format!("storage: {what}: {e}"));
+            let (blob, size) = match validated.payload {
+                Payload::Memory(body) => (store.put_blob(&body).map_err(storage)?, body.len() as u64),
+                Payload::Spooled(spool) => store.put_spooled(spool).map_err(storage)?,
+            };
+            let manifest = Manifest { blob, size, h1: validated.h1, source: provenance.source, first_seen: now_unix() };
+            let committed = store.commit(&commit_key, &manifest).map_err(storage)?;
+            if committed.blob != manifest.blob {
+                tracing::warn!(artifact = %commit_key, committed = %committed.blob, offered = %manifest.blob,
+                    "source content differs from the committed artifact; keeping the committed one");
+            }
+            load_artifact(store.as_ref(), &commit_key)?
+                .ok_or_else(|| ServeError::Storage(format!("storage: {what}: committed artifact vanished")))
+        })
+        .await?;
+        self.hot.insert(key.to_string(), artifact.clone());
+        Ok(artifact)
+    }
+
+    async fn mutable(
+        self: &Arc<Self>,
+        m: &ModuleRequest,
+        kind: MutableKind,
+    ) -> Result<(Artifact, CacheOutcome), ServeError> {
+        let key = kind.key(&m.escaped_module);
+        let fresh = |e: &MetaEntry| e.fetched.elapsed() < self.list_ttl;
+        if let Some(entry) = self.meta.get(&key).filter(fresh) {
+            return Ok((entry.into_artifact(), CacheOutcome::Hit));
+        }
+        let app = self.clone();
+        let m2 = m.clone();
+        let (result, leader) = self
+            .meta_flights
+            .run(&key, move || async move { app.refresh(m2, kind).await }, |panic| {
+                Err(ServeError::BadGateway(format!("fetch task failed: {panic}")))
+            })
+            .await;
+        if !leader {
+            self.stats.flight_waits.fetch_add(1, Ordering::Relaxed);
+        }
+        result.map(|(entry, outcome)| (entry.into_artifact(), outcome))
+    }
+
+    async fn refresh(self: Arc<Self>, m: ModuleRequest, kind: MutableKind) -> Result<(MetaEntry, CacheOutcome), ServeError> {
+        let key = kind.key(&m.escaped_module);
+        let module = m.module.clone();
+        let fetched = match &kind {
+            MutableKind::List => self
+                .chain
+                .fetch(&m.module, &m.escaped_module, &Want::List, &self.store, |p| match p {
+                    Payload::Memory(body) => goxy_fetch::validate::list(&module, &body),
+                    Payload::Spooled(_) => Err("unexpected spooled body".into()),
+                })
+                .await
+                .map(|(versions, _)| versions),
+            MutableKind::Latest | MutableKind::Query(_) => {
+                let want = match &kind {
+                    MutableKind::Query(v) => Want::Info(v.escaped.clone()),
+                    _ => Want::Latest,
+                };
+                self.chain
+                    .fetch(&m.module, &m.escaped_module, &want, &self.store, |p| match p {
+                        Payload::Memory(body) => goxy_fetch::validate::info(&module, None, false, body),
+                        Payload::Spooled(_) => Err("unexpected spooled body".into()),
+                    })
+                    .await
+                    .map(|(info, _)| vec![String::from_utf8_lossy(&info.body).into_owned()])
+            }
+        };
+        let what = match &kind {
+            MutableKind::List => format!("{} list", m.module),
+            MutableKind::Latest => format!("{}@latest", m.module),
+            MutableKind::Query(v) => format!("{}@{} .info", m.module, v.version),
+        };
+        let committed = self.committed_versions(&m).await;
+        match fetched {
+            Ok(values) => {
+                let body = match kind {
+                    MutableKind::List => {
+                        let mut all = values;
+                        all.extend(committed);
+                        goxy_mod::semver::sort(&mut all);
+                        all.dedup();
+                        goxy_fetch::validate::list_body(&all)
+                    }
+                    _ => Bytes::from(values.into_iter().next().unwrap_or_default()),
+                };
+                let entry = MetaEntry::new(body, kind.content_type());
+                self.meta.insert(key, entry.clone());
+                if let Some(meta_kind) = kind.stored() {
+                    let store = self.store.clone();
+                    let escaped = m.escaped_module.clone();
+                    let meta = Meta { body: entry.body.clone(), stored_at: SystemTime::now(), source: String::new() };
+                    // Persisted for stale serving after a restart; a failure here costs nothing now.
+                    let _ = blocking(move || {
+                        store.put_meta(&escaped, meta_kind, &meta).map_err(|e| ServeError::Storage(e.to_string()))
+                    })
+                    .await
+                    .map_err(|e| tracing::warn!(error = %e.message(), "could not persist metadata"));
+                }
+                Ok((entry, CacheOutcome::Miss))
+            }
+            Err(FetchError::NotFound(reason)) => {
+                // Versions this server has served stay listed even if every source forgot them.
+                if matches!(kind, MutableKind::List) && !committed.is_empty() {
+                    let entry = MetaEntry::new(goxy_fetch::validate::list_body(&committed), kind.content_type());
+                    return Ok((entry, CacheOutcome::Stale));
+                }
+                Err(ServeError::from_fetch(&what, FetchError::NotFound(reason)))
+            }
+            Err(err) => {
+                if let Some(stale) = self.meta.get(&key) {
+                    return Ok((stale, CacheOutcome::Stale));
+                }
+                if let Some(meta_kind) = kind.stored() {
+                    let store = self.store.clone();
+                    let escaped = m.escaped_module.clone();
+                    let stored = blocking(move || {
+                        store.meta(&escaped, meta_kind).map_err(|e| ServeError::Storage(e.to_string()))
+                    })
+                    .await
+                    .ok()
+                    .flatten();
+                    if let Some(meta) = stored {
+                        let mut entry = MetaEntry::new(meta.body, kind.content_type());
+                        // Mark it expired so the next request tries the sources again.
+                        entry.fetched = Instant::now().checked_sub(self.list_ttl).unwrap_or_else(Instant::now);
+                        self.meta.insert(key, entry.clone());
+                        return Ok((entry, CacheOutcome::Stale));
+                    }
+                }
+                if matches!(kind, MutableKind::List) && !committed.is_empty() {
+                    let entry = MetaEntry::new(goxy_fetch::validate::list_body(&committed), kind.content_type());
+                    return Ok((entry, CacheOutcome::Stale));
+                }
+                Err(ServeError::from_fetch(&what, err))
+            }
+        }
+    }
+
+    /// Canonical versions with at least one committed artifact.
+    async fn committed_versions(&self, m: &ModuleRequest) -> Vec<String> {
+        let store = self.store.clone();
+        let escaped = m.escaped_module.clone();
+        let module = m.module.clone();
+        blocking(move || {
+            let versions = store.versions(&escaped).map_err(|e| ServeError::Storage(e.to_string()))?;
+            Ok(versions
+                .iter()
+                .filter_map(|v| goxy_mod::module::unescape_version(v).ok())
+                .filter(|v| goxy_mod::module::is_canonical_version(v) && goxy_mod::module::check(&module, v).is_ok())
+                .collect())
+        })
+        .await
+        .unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone)]
+enum MutableKind {
+    List,
+    Latest,
+    Query(Version),
+}
+
+impl MutableKind {
+    fn key(&self, escaped_module: &str) -> String {
+        match self {
+            MutableKind::List => format!("list:{escaped_module}"),
+            MutableKind::Latest => format!("latest:{escaped_module}"),
+            MutableKind::Query(v) => format!("info:{escaped_module}@{}", v.escaped),
+        }
+    }
+
+    fn content_type(&self) -> &'static str {
+        match self {
+            MutableKind::List => "text/plain; charset=utf-8",
+            _ => "application/json",
+        }
+    }
+
+    fn stored(&self) -> Option<MetaKind> {
+        match self {
+            MutableKind::List => Some(MetaKind::List),
+            MutableKind::Latest => Some(MetaKind::Latest),
+            MutableKind::Query(_) => None,
+        }
+    }
+}
+
+impl MetaEntry {
+    fn new(body: Bytes, content_type: &'static str) -> MetaEntry {
+        let etag = etag_of(goxy_store::BlobId::of(&body).as_str());
+        MetaEntry { body, etag, content_type, fetched: Instant::now() }
+    }
+
+    fn into_artifact(self) -> Artifact {
+        Artifact { body: self.body, etag: self.etag, content_type: self.content_type }
+    }
+}
+
+/// A one-line plain-text response (the `go` command shows such bodies to users).
+pub fn text(status: StatusCode, message: &str) -> Response<Body> {
+    let line: String = message.chars().filter(|c| !c.is_control()).take(1000).collect();
+    let mut resp = Response::new(Full::new(Bytes::from(format!("{line}\n"))));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}

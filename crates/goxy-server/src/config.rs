@@ -1,0 +1,198 @@
+//! `goxy serve` settings: flags and environment (read by clap) over a TOML
+//! file over embedded defaults.
+
+use goxy_fetch::proxylist::{self, Entry, EntryKind};
+use serde::Deserialize;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "GOXY_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Cache directory (default: a per-user cache directory).
+    #[arg(long, env = "GOXY_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Upstream sources in GOPROXY syntax: URLs separated by `,` (fall
+    /// through on 404/410) or `|` (on any error), file:// directories, off, direct.
+    /// Default: GOXY_UPSTREAM, the config file, GOPROXY, then `go env GOPROXY`.
+    #[arg(long, env = "GOXY_UPSTREAM", value_name = "LIST")]
+    pub upstream: Option<String>,
+    /// Seconds a cached `list` or `@latest` answer is fresh.
+    #[arg(long, env = "GOXY_LIST_TTL", value_name = "SECONDS")]
+    pub list_ttl: Option<u64>,
+    /// A TOML configuration file.
+    #[arg(long, env = "GOXY_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// A PEM bundle of extra CAs trusted for upstream TLS.
+    #[arg(long, env = "GOXY_CA_FILE", value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Bytes of artifacts kept in memory for the fastest hits.
+    #[arg(long, env = "GOXY_MEMORY_CACHE", value_name = "BYTES")]
+    pub memory_cache: Option<u64>,
+    /// Validate the configuration and exit.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// The TOML file. Unknown keys are errors, so a typo never silently falls
+/// back to a default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub cache_dir: Option<PathBuf>,
+    pub upstream: Option<String>,
+    pub list_ttl: Option<u64>,
+    pub ca_file: Option<PathBuf>,
+    pub memory_cache: Option<u64>,
+    #[serde(default)]
+    pub timeouts: FileTimeouts,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileTimeouts {
+    pub connect: Option<u64>,
+    pub tls: Option<u64>,
+    pub headers: Option<u64>,
+    pub body_idle: Option<u64>,
+}
+
+/// Everything resolved.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: String,
+    pub cache_dir: PathBuf,
+    pub upstream: Vec<Entry>,
+    pub upstream_origin: &'static str,
+    pub list_ttl: Duration,
+    pub ca_file: Option<PathBuf>,
+    pub memory_cache: u64,
+    pub timeouts: goxy_fetch::Timeouts,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_LIST_TTL: u64 = 60;
+pub const DEFAULT_MEMORY_CACHE: u64 = 256 << 20;
+
+pub fn default_cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("goxy");
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(home).join(".cache").join("goxy");
+    }
+    std::env::temp_dir().join("goxy-cache")
+}
+
+fn go_env_goproxy() -> Option<String> {
+    let out = std::process::Command::new("go").args(["env", "GOPROXY"]).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let value = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (!value.is_empty()).then_some(value)
+}
+
+/// Resolves flags/env over the file over defaults.
+pub fn resolve(args: &ServeArgs) -> Result<ServerConfig, String> {
+    let file = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("config {}: {e}", path.display()))?;
+            toml::from_str::<FileConfig>(&text).map_err(|e| format!("config {}: {e}", path.display()))?
+        }
+        None => FileConfig::default(),
+    };
+    let listen = args.listen.clone().or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+    let cache_dir = args.cache_dir.clone().or(file.cache_dir).unwrap_or_else(default_cache_dir);
+    let (upstream_text, upstream_origin) = if let Some(u) = &args.upstream {
+        (u.clone(), "--upstream/GOXY_UPSTREAM")
+    } else if let Some(u) = file.upstream {
+        (u, "config file")
+    } else if let Some(u) = std::env::var("GOPROXY").ok().filter(|v| !v.trim().is_empty()) {
+        (u, "GOPROXY")
+    } else if let Some(u) = go_env_goproxy() {
+        (u, "go env GOPROXY")
+    } else {
+        ("direct".to_string(), "default (no Go configuration found)")
+    };
+    let entries = proxylist::parse(&upstream_text).map_err(|e| format!("upstream ({upstream_origin}): {e}"))?;
+    let secs = |v: Option<u64>, default: Duration| v.map(Duration::from_secs).unwrap_or(default);
+    let defaults = goxy_fetch::Timeouts::default();
+    let timeouts = goxy_fetch::Timeouts {
+        connect: secs(file.timeouts.connect, defaults.connect),
+        tls: secs(file.timeouts.tls, defaults.tls),
+        headers: secs(file.timeouts.headers, defaults.headers),
+        body_idle: secs(file.timeouts.body_idle, defaults.body_idle),
+    };
+    Ok(ServerConfig {
+        listen,
+        cache_dir,
+        upstream: entries,
+        upstream_origin,
+        list_ttl: Duration::from_secs(args.list_ttl.or(file.list_ttl).unwrap_or(DEFAULT_LIST_TTL)),
+        ca_file: args.ca_file.clone().or(file.ca_file),
+        memory_cache: args.memory_cache.or(file.memory_cache).unwrap_or(DEFAULT_MEMORY_CACHE),
+        timeouts,
+    })
+}
+
+/// Removes entries that point back at this server (a GOPROXY inherited from
+/// the environment often names the proxy itself), which would loop.
+pub fn drop_self(entries: Vec<Entry>, bound: SocketAddr) -> (Vec<Entry>, Vec<String>) {
+    let mut kept = Vec::new();
+    let mut dropped = Vec::new();
+    for entry in entries {
+        let is_self = match &entry.kind {
+            EntryKind::Http(url) => {
+                let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
+                let ip = host.parse::<IpAddr>().ok();
+                let wildcard_or_loopback = bound.ip().is_loopback() || bound.ip().is_unspecified();
+                let names_us = ip == Some(bound.ip())
+                    || (wildcard_or_loopback && (host.eq_ignore_ascii_case("localhost") || ip.is_some_and(|ip| ip.is_loopback())));
+                names_us && url.port_or_known_default() == Some(bound.port())
+            }
+            _ => false,
+        };
+        if is_self {
+            dropped.push(entry.display_name());
+        } else {
+            kept.push(entry);
+        }
+    }
+    (kept, dropped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn self_references_are_dropped() {
+        let entries = proxylist::parse("http://127.0.0.1:8080,http://localhost:8080|http://127.0.0.1:9090,direct").unwrap();
+        let (kept, dropped) = drop_self(entries, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(dropped, vec!["http://127.0.0.1:8080", "http://localhost:8080"]);
+        assert_eq!(proxylist::format(&kept), "http://127.0.0.1:9090,direct");
+    }
+
+    #[test]
+    fn file_rejects_unknown_keys() {
+        let err = toml::from_str::<FileConfig>("listen = \"127.0.0.1:1\"\nlisten_adress = \"x\"\n").unwrap_err();
+        assert!(err.to_string().contains("listen_adress"), "{err}");
+    }
+
+    #[test]
+    fn flags_beat_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("goxy.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:1111\"\nupstream = \"off\"\nlist_ttl = 5\n").unwrap();
+        let args = ServeArgs { config: Some(path), listen: Some("127.0.0.1:2222".into()), ..Default::default() };
+        let cfg = resolve(&args).unwrap();
+        assert_eq!(cfg.listen, "127.0.0.1:2222");
+        assert_eq!(cfg.list_ttl, Duration::from_secs(5));
+        assert_eq!(proxylist::format(&cfg.upstream), "off");
+    }
+}
