@@ -147,11 +147,10 @@ pub fn parse(raw_path: &str) -> Result<Route, RouteError> {
             match ext {
                 "info" => Op::Info(v),
                 "mod" | "zip" if !v.canonical => {
-                    let reason = match module::check(&module_path, &v.version) {
+                    return Err(not_found(match module::check(&module_path, &v.version) {
                         Err(e) => e.to_string(),
-                        Ok(()) => format!("version {:?} is not canonical", v.version),
-                    };
-                    return Err(not_found(format!("{module_path}@{}: {reason}", v.version)));
+                        Ok(()) => format!("{module_path}@{}: version is not canonical", v.version),
+                    }));
                 }
                 "mod" => Op::Mod(v),
                 "zip" => Op::Zip(v),
