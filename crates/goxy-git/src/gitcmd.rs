@@ -60,6 +60,8 @@ pub struct CommitInfo {
     pub origin_ref: Option<String>,
 }
 
+/// The last remote view, readable without waiting for a fetch in progress.
+#[derive(Default)]
 struct SyncState {
     refs: Option<Refs>,
     synced_at: Option<Instant>,
@@ -72,7 +74,10 @@ pub struct GitRepo {
     home: PathBuf,
     net: GitNet,
     timeout: Duration,
-    sync: tokio::sync::Mutex<SyncState>,
+    /// Held for the whole of a sync (one fetch at a time per repository).
+    sync: tokio::sync::Mutex<()>,
+    /// Result of the last sync; never held across an await.
+    last: std::sync::Mutex<SyncState>,
     init: tokio::sync::OnceCell<()>,
 }
 
@@ -102,10 +107,8 @@ impl GitRepo {
             home: cache_dir.join("git-home"),
             net,
             timeout,
-            sync: tokio::sync::Mutex::new(SyncState {
-                refs: None,
-                synced_at: None,
-            }),
+            sync: tokio::sync::Mutex::new(()),
+            last: std::sync::Mutex::new(SyncState::default()),
             init: tokio::sync::OnceCell::new(),
         })
     }
@@ -369,10 +372,12 @@ impl GitRepo {
     pub async fn sync(&self) -> Result<Refs, DirectError> {
         self.ensure_init().await?;
         let asked_at = Instant::now();
-        let mut state = self.sync.lock().await;
-        if let (Some(refs), Some(at)) = (&state.refs, state.synced_at) {
-            if at >= asked_at {
-                return Ok(refs.clone());
+        let _guard = self.sync.lock().await;
+        if let Ok(last) = self.last.lock() {
+            if let (Some(refs), Some(at)) = (&last.refs, last.synced_at) {
+                if at >= asked_at {
+                    return Ok(refs.clone());
+                }
             }
         }
         let refs = self.ls_remote().await?;
@@ -416,8 +421,10 @@ impl GitRepo {
                 .map_err(|e| DirectError::Git(format!("git fetch --unshallow: {e}")))?;
             }
         }
-        state.refs = Some(refs.clone());
-        state.synced_at = Some(Instant::now());
+        if let Ok(mut last) = self.last.lock() {
+            last.refs = Some(refs.clone());
+            last.synced_at = Some(Instant::now());
+        }
         Ok(refs)
     }
 
@@ -425,8 +432,9 @@ impl GitRepo {
     /// view if any, else the local branches and tags.
     pub async fn local_refs(&self) -> Result<Refs, DirectError> {
         self.ensure_init().await?;
-        if let Some(refs) = &self.sync.lock().await.refs {
-            return Ok(refs.clone());
+        let cached = self.last.lock().ok().and_then(|l| l.refs.clone());
+        if let Some(refs) = cached {
+            return Ok(refs);
         }
         let out = self
             .run(

@@ -142,10 +142,11 @@ fn handle(
         Some((p, q)) => (p.to_string(), q.to_string()),
         None => (target.clone(), String::new()),
     };
+    let auth = headers.get("authorization").cloned().unwrap_or_default();
     requests
         .lock()
         .unwrap()
-        .push(format!("{method} {path}?{query}"));
+        .push(format!("{method} {path}?{query} auth={auth}"));
     if query.contains("go-get=1") {
         let module = format!("{ip}{}", path.trim_end_matches('/'));
         let mut html = String::from("<!DOCTYPE html>\n<html><head>\n");
@@ -156,9 +157,14 @@ fn handle(
                 } else {
                     format!(" {}", imp.subdir)
                 };
+                let url = if imp.repo.contains("://") {
+                    imp.repo.clone()
+                } else {
+                    format!("http://{ip}/{}", imp.repo)
+                };
                 html.push_str(&format!(
-                    "<meta name=\"go-import\" content=\"{} git http://{ip}/{}{sub}\">\n",
-                    imp.prefix, imp.repo
+                    "<meta name=\"go-import\" content=\"{} git {url}{sub}\">\n",
+                    imp.prefix
                 ));
             }
         }

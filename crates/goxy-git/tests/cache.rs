@@ -1,0 +1,261 @@
+//! Cache, egress and credential behaviour of the direct fetcher against
+//! loopback fixture repositories (no `go` needed). Binds 127.0.0.74:80 and
+//! 127.0.0.75:80 and 127.0.0.76:80; skips when that is impossible.
+
+mod common;
+
+use common::{Repo, Server};
+use goxy_git::{Credentials, DirectConfig, DirectFetcher, HostCredential};
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+const IP: &str = "127.0.0.74";
+const OTHER_IP: &str = "127.0.0.75";
+const THIRD_IP: &str = "127.0.0.76";
+
+fn fetcher(cache: &Path, creds: Credentials) -> DirectFetcher {
+    DirectFetcher::new(DirectConfig {
+        insecure: format!("{IP},{OTHER_IP},{THIRD_IP}"),
+        allow_private_addresses: true,
+        credentials: creds,
+        ..DirectConfig::new(cache)
+    })
+    .expect("fetcher")
+}
+
+/// Total bytes under every cached repository's `objects/`.
+fn object_bytes(cache: &Path) -> u64 {
+    fn walk(p: &Path) -> u64 {
+        match std::fs::read_dir(p) {
+            Ok(d) => d
+                .flatten()
+                .map(|e| {
+                    if e.path().is_dir() {
+                        walk(&e.path())
+                    } else {
+                        e.metadata().map(|m| m.len()).unwrap_or(0)
+                    }
+                })
+                .sum(),
+            Err(_) => 0,
+        }
+    }
+    std::fs::read_dir(cache.join("git"))
+        .expect("cache/git")
+        .flatten()
+        .map(|r| walk(&r.path().join("objects")))
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cache_is_incremental_and_hits_do_not_wait() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().join("srv");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    let Some(server) = Server::start(IP, &root) else {
+        return;
+    };
+    server.add_import(&format!("{IP}/big"), "big.git", "");
+    let mut r = Repo::new(&root, &tmp.path().join("work"), "big.git");
+    r.write("go.mod", &format!("module {IP}/big\n\ngo 1.21\n"));
+    for i in 0..300 {
+        r.write(
+            &format!("pkg{}/f{i}.go", i % 10),
+            &format!(
+                "package pkg\n\n// {}\nconst X{i} = {i}\n",
+                "x".repeat(200 + i)
+            ),
+        );
+    }
+    r.commit("bulk");
+    r.tag("v1.0.0");
+
+    let cache = tmp.path().join("cache");
+    let f = fetcher(&cache, Credentials::default());
+    let module = format!("{IP}/big");
+    let first = f.zip(&module, "v1.0.0").await.expect("zip v1.0.0");
+    assert!(
+        first.len() > 10_000,
+        "zip of 300 files is {} bytes",
+        first.len()
+    );
+    let repos: Vec<_> = std::fs::read_dir(cache.join("git"))
+        .expect("cache/git")
+        .flatten()
+        .collect();
+    assert_eq!(repos.len(), 1, "one bare repository per URL");
+    let marker = repos[0].path().join("goxy-test-marker");
+    std::fs::write(&marker, "x").expect("marker");
+    let objects_before = object_bytes(&cache);
+
+    // A new version upstream: list sees it, and fetching it adds only a small pack.
+    r.write("pkg0/new.go", "package pkg\n");
+    r.commit("small change");
+    r.tag("v1.1.0");
+    let list = f.list(&module).await.expect("list");
+    assert_eq!(list, ["v1.0.0", "v1.1.0"]);
+    let info = f.stat(&module, "v1.1.0").await.expect("stat v1.1.0");
+    assert_eq!(info.version, "v1.1.0");
+    f.zip(&module, "v1.1.0").await.expect("zip v1.1.0");
+    assert!(
+        marker.exists(),
+        "the repository cache was re-created instead of updated"
+    );
+    let objects_after = object_bytes(&cache);
+    let added = objects_after.saturating_sub(objects_before);
+    assert!(added > 0, "the new version was fetched");
+    assert!(
+        added * 5 < objects_before,
+        "second fetch added {added} bytes next to the first {objects_before}: not incremental"
+    );
+
+    // While a fetch hangs on a slow server, cached versions answer at once.
+    server.git_delay_ms.store(3000, Ordering::SeqCst);
+    let slow = {
+        let f = f.clone();
+        let module = module.clone();
+        tokio::spawn(async move { f.list(&module).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let t = Instant::now();
+    let gomod = f.go_mod(&module, "v1.0.0").await.expect("cached go.mod");
+    let zip = f.zip(&module, "v1.0.0").await.expect("cached zip");
+    let info = f.stat(&module, "v1.0.0").await.expect("cached info");
+    let waited = t.elapsed();
+    assert!(
+        waited < Duration::from_millis(2000),
+        "cache hits waited {waited:?} behind a fetch"
+    );
+    assert!(
+        !slow.is_finished(),
+        "the slow fetch should still be running (delay did not apply?)"
+    );
+    assert_eq!(zip, first, "same version, same zip bytes");
+    assert!(gomod.starts_with(b"module "));
+    assert_eq!(info.version, "v1.0.0");
+    slow.await
+        .expect("join")
+        .expect("slow list eventually succeeds");
+    server.git_delay_ms.store(0, Ordering::SeqCst);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn egress_policy_and_credential_scope() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().join("srv");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    let Some(server) = Server::start(OTHER_IP, &root) else {
+        return;
+    };
+    let Some(server2) = Server::start(THIRD_IP, &root) else {
+        return;
+    };
+    // Module on IP whose repository lives on OTHER_IP.
+    server2.add_import(
+        &format!("{THIRD_IP}/cross"),
+        &format!("http://{OTHER_IP}/cross.git"),
+        "",
+    );
+    server.add_import(&format!("{OTHER_IP}/same"), "cross.git", "");
+    let mut r = Repo::new(&root, &tmp.path().join("work"), "cross.git");
+    r.write("go.mod", "module example.com/whatever\n")
+        .write("a.go", "package a\n");
+    r.commit("one");
+    r.tag("v1.0.0");
+
+    // Denied by default: private addresses, plain http.
+    let strict = DirectFetcher::new(DirectConfig {
+        credentials: Credentials::default(),
+        ..DirectConfig::new(tmp.path().join("c0"))
+    })
+    .expect("fetcher");
+    let before =
+        server.requests.lock().expect("lock").len() + server2.requests.lock().expect("lock").len();
+    let e = strict
+        .list(&format!("{THIRD_IP}/cross"))
+        .await
+        .expect_err("loopback must be denied");
+    assert!(
+        !e.is_not_found(),
+        "a policy denial is not an authoritative not-found: {e}"
+    );
+    let no_http = DirectFetcher::new(DirectConfig {
+        allow_private_addresses: true,
+        credentials: Credentials::default(),
+        ..DirectConfig::new(tmp.path().join("c1"))
+    })
+    .expect("fetcher");
+    let e = no_http
+        .list(&format!("{THIRD_IP}/cross"))
+        .await
+        .expect_err("http without an insecure pattern must be denied");
+    assert!(!e.is_not_found(), "{e}");
+    let after =
+        server.requests.lock().expect("lock").len() + server2.requests.lock().expect("lock").len();
+    assert_eq!(before, after, "denied fetches must not reach the servers");
+
+    // Credentials for IP are sent to IP only, never to the repository on OTHER_IP.
+    let secret = "s3cr3t-token-value";
+    let creds = Credentials {
+        hosts: vec![HostCredential {
+            host: THIRD_IP.into(),
+            username: "bot".into(),
+            password: secret.into(),
+        }],
+        ..Credentials::default()
+    };
+    let f = fetcher(&tmp.path().join("c2"), creds.clone());
+    let v = f
+        .list(&format!("{THIRD_IP}/cross"))
+        .await
+        .expect("list through cross-host go-import");
+    assert_eq!(v, ["v1.0.0"]);
+    let to_ip = server2.requests.lock().expect("lock").clone();
+    let to_other = server.requests.lock().expect("lock").clone();
+    assert!(
+        to_ip
+            .iter()
+            .any(|l| l.contains("go-get=1") && l.contains("auth=Basic")),
+        "discovery on {THIRD_IP} carries its credential: {to_ip:?}"
+    );
+    assert!(
+        to_other.iter().all(|l| l.ends_with("auth=")),
+        "credential leaked to {OTHER_IP}: {to_other:?}"
+    );
+    assert!(!to_other.is_empty());
+
+    // Credentials for OTHER_IP go to its git endpoint; errors never show them.
+    let creds_other = Credentials {
+        hosts: vec![HostCredential {
+            host: OTHER_IP.into(),
+            username: "bot".into(),
+            password: secret.into(),
+        }],
+        ..Credentials::default()
+    };
+    let f2 = fetcher(&tmp.path().join("c3"), creds_other);
+    f2.zip(&format!("{OTHER_IP}/same"), "v1.0.0")
+        .await
+        .expect("zip with credentials");
+    let to_other = server.requests.lock().expect("lock").clone();
+    assert!(
+        to_other
+            .iter()
+            .any(|l| l.contains("git-upload-pack") && l.contains("auth=Basic")),
+        "git sent the credential: {to_other:?}"
+    );
+    server.add_import(&format!("{OTHER_IP}/missing"), "missing.git", "");
+    let e = f2
+        .list(&format!("{OTHER_IP}/missing"))
+        .await
+        .expect_err("missing repository");
+    assert!(
+        e.is_not_found(),
+        "a repository that does not exist is not-found: {e}"
+    );
+    assert!(
+        !e.to_string().contains(secret) && !format!("{e:?}").contains(secret),
+        "secret in error: {e}"
+    );
+}
