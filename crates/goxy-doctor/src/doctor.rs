@@ -331,7 +331,14 @@ fn judge_proxy(p: &Probe, pipe: bool, module: &str) -> (Verdict, Option<RootCaus
                 verdict,
                 Some(RootCause {
                     cause: cause.into(),
-                    message: format!("{} answered {status}: {}", p.url, status_meaning(status)),
+                    message: match p.body_excerpt() {
+                        Some(said) => format!(
+                            "{} answered {status}: {}; the server says: {said}",
+                            p.url,
+                            status_meaning(status)
+                        ),
+                        None => format!("{} answered {status}: {}", p.url, status_meaning(status)),
+                    },
                     fix: fix.into(),
                 }),
             )
@@ -482,6 +489,13 @@ pub fn render_text(r: &DoctorReport, style: Style) -> String {
             "  {} {}{via}: {verdict} ({} ms)",
             t.role, t.probe.url, t.probe.total_ms
         );
+        if !t.probe.redirected_from.is_empty() {
+            let _ = writeln!(
+                s,
+                "      redirected from {}",
+                t.probe.redirected_from.join(" -> ")
+            );
+        }
         for step in &t.probe.steps {
             let mark = if step.ok {
                 style.green("ok  ")

@@ -282,15 +282,18 @@ pub async fn evaluate(
     rounds: u32,
     top: usize,
     opts: &ProbeOptions,
+    progress: &indicatif::ProgressBar,
 ) -> MirrorsReport {
     let escaped = goxy_mod::module::escape_path(module).unwrap_or_else(|_| module.to_string());
-    let mut results = futures_util::future::join_all(
-        catalog
-            .mirror
-            .iter()
-            .map(|m| measure(m, &escaped, sumdb, rounds, opts)),
-    )
+    progress.set_length(catalog.mirror.len() as u64);
+    let mut results = futures_util::future::join_all(catalog.mirror.iter().map(|m| async {
+        let r = measure(m, &escaped, sumdb, rounds, opts).await;
+        progress.set_message(m.name.clone());
+        progress.inc(1);
+        r
+    }))
     .await;
+    progress.finish_and_clear();
     let newest = results
         .iter()
         .filter_map(|r| r.newest_version.clone())
@@ -499,6 +502,18 @@ pub async fn run(args: MirrorsArgs) -> i32 {
             .next()
             .map(|f| f.split('+').next().unwrap_or(f).to_string())
     });
+    // A progress bar on stderr, only when it is a terminal.
+    let progress = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(0);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "measuring mirrors {bar:30} {pos}/{len} {wide_msg}",
+        ) {
+            bar.set_style(style);
+        }
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     let report = evaluate(
         &catalog,
         &module,
@@ -506,6 +521,7 @@ pub async fn run(args: MirrorsArgs) -> i32 {
         args.rounds,
         args.top,
         &opts,
+        &progress,
     )
     .await;
     let style = Style::for_stdout();

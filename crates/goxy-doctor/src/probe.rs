@@ -111,8 +111,12 @@ pub struct Probe {
     pub tls: Option<TlsInfo>,
     /// The first failing transport step (None when a response arrived).
     pub failure: Option<Failure>,
+    /// URLs that redirected here, in order (go follows up to 10 redirects).
+    pub redirected_from: Vec<String>,
     #[serde(skip)]
     pub body: Bytes,
+    #[serde(skip)]
+    location: Option<String>,
 }
 
 impl Probe {
@@ -125,7 +129,9 @@ impl Probe {
             total_ms: 0,
             tls: None,
             failure: None,
+            redirected_from: Vec::new(),
             body: Bytes::new(),
+            location: None,
         }
     }
 
@@ -309,12 +315,72 @@ pub fn status_meaning(status: u16) -> &'static str {
 }
 
 /// Probes `url` with a GET, step by step.
+/// Follows redirects as go does: at most 10, never from https to http.
 pub async fn probe(url_str: &str, opts: &ProbeOptions) -> Probe {
     let started_all = Instant::now();
-    let mut p = Probe::new(url_str);
-    run_probe(url_str, opts, &mut p).await;
-    p.total_ms = ms_since(started_all);
-    p
+    let mut history: Vec<String> = Vec::new();
+    let mut current = url_str.to_string();
+    loop {
+        let mut p = Probe::new(&current);
+        run_probe(&current, opts, &mut p).await;
+        let next = match (p.status, &p.location) {
+            (Some(301 | 302 | 303 | 307 | 308), Some(loc)) => url::Url::parse(&current)
+                .and_then(|base| base.join(loc))
+                .ok(),
+            _ => None,
+        };
+        let Some(next) = next else {
+            p.redirected_from = history;
+            p.total_ms = ms_since(started_all);
+            return p;
+        };
+        let t = Instant::now();
+        if current.starts_with("https:") && next.scheme() == "http" {
+            let msg =
+                format!("{current} redirects to {next}: go refuses redirects from https to http");
+            p.fail(
+                Step::Http,
+                t,
+                "redirect-insecure",
+                msg,
+                "fix the server's redirect, or use the final https URL directly",
+            );
+            p.status = None;
+        } else if history.len() >= 10 {
+            let msg = format!("{current}: stopped after 10 redirects");
+            p.fail(
+                Step::Http,
+                t,
+                "redirect-loop",
+                msg,
+                "the server redirects in a loop; use another proxy",
+            );
+            p.status = None;
+        } else {
+            history.push(current);
+            current = next.to_string();
+            continue;
+        }
+        p.redirected_from = history;
+        p.total_ms = ms_since(started_all);
+        return p;
+    }
+}
+
+impl Probe {
+    /// The start of a text/plain error body, as go shows it: up to 8 lines
+    /// before the first blank one, printable characters only.
+    pub fn body_excerpt(&self) -> Option<String> {
+        let text = std::str::from_utf8(self.body.get(..self.body.len().min(8 * 81))?).ok()?;
+        let lines: Vec<&str> = text
+            .lines()
+            .take_while(|l| !l.trim().is_empty())
+            .take(8)
+            .collect();
+        let joined = lines.join(" / ");
+        let ok = !joined.is_empty() && joined.chars().all(|c| !c.is_control());
+        ok.then_some(joined)
+    }
 }
 
 async fn run_probe(url_str: &str, opts: &ProbeOptions, p: &mut Probe) {
@@ -641,9 +707,10 @@ async fn http_step<S>(
                 "check the URL's scheme and port (http vs https)",
             );
         }
-        Ok(Ok((status, body))) => {
+        Ok(Ok((status, body, location))) => {
             p.status = Some(status);
             p.body = body;
+            p.location = location;
             p.ok(
                 Step::Http,
                 t,
@@ -658,7 +725,7 @@ async fn http_get<S>(
     url: &url::Url,
     absolute_form: bool,
     max_body: usize,
-) -> Result<(u16, Bytes), String>
+) -> Result<(u16, Bytes, Option<String>), String>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -691,13 +758,18 @@ where
         .map_err(|e| e.to_string())?;
     let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
     let status = resp.status().as_u16();
+    let location = resp
+        .headers()
+        .get(http::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let body = Limited::new(resp.into_body(), max_body)
         .collect()
         .await
         .map(|c| c.to_bytes())
         .unwrap_or_default();
     conn_task.abort();
-    Ok((status, body))
+    Ok((status, body, location))
 }
 
 fn client_config(

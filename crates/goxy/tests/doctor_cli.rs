@@ -21,6 +21,7 @@ struct Reply {
     status: u16,
     body: Vec<u8>,
     delay: Duration,
+    location: Option<String>,
 }
 
 fn reply(status: u16, body: impl Into<Vec<u8>>) -> Reply {
@@ -28,6 +29,7 @@ fn reply(status: u16, body: impl Into<Vec<u8>>) -> Reply {
         status,
         body: body.into(),
         delay: Duration::ZERO,
+        location: None,
     }
 }
 
@@ -95,8 +97,13 @@ async fn serve_one<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, handler: Handler
     };
     let r = handler(&path);
     tokio::time::sleep(r.delay).await;
+    let location = r
+        .location
+        .as_ref()
+        .map(|l| format!("Location: {l}\r\n"))
+        .unwrap_or_default();
     let head = format!(
-        "HTTP/1.1 {} X\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {} X\r\nContent-Type: text/plain; charset=utf-8\r\n{location}Content-Length: {}\r\nConnection: close\r\n\r\n",
         r.status,
         r.body.len()
     );
@@ -338,6 +345,11 @@ fn doctor_names_403() {
     );
     assert_eq!(code, 1);
     assert_eq!(cause(&report), "http-403", "{report:#}");
+    assert!(
+        message(&report).contains("the server says: forbidden by policy"),
+        "{}",
+        message(&report)
+    );
     assert!(report["findings"]
         .as_array()
         .unwrap()
@@ -409,6 +421,7 @@ fn doctor_reports_a_hanging_server_as_timeout_quickly() {
             status: 200,
             body: b"v0.1.0\n".to_vec(),
             delay: Duration::from_secs(20),
+            location: None,
         }),
     );
     let started = Instant::now();
@@ -990,4 +1003,125 @@ fn doctor_reports_what_go_itself_rejects() {
         "{}",
         message(&report)
     );
+}
+
+#[test]
+fn doctor_follows_redirects_but_not_to_plain_http_from_https() {
+    let home = tempdir();
+    let target = start_server(None, list_handler("v0.1.0\n", true));
+    let target_url = format!("http://{target}");
+    let moved = target_url.clone();
+    let redirecting = start_server(
+        None,
+        Arc::new(move |path: &str| Reply {
+            location: Some(format!("{moved}{path}")),
+            ..reply(302, "")
+        }),
+    );
+    let (code, report) = doctor_json(
+        home.path(),
+        &[
+            ("GOPROXY", &format!("http://{redirecting}")),
+            ("GOSUMDB", "off"),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{report:#}");
+    let probe = &report["probes"][0]["probe"];
+    assert_eq!(
+        probe["url"],
+        format!("{target_url}/golang.org/x/mod/@v/list")
+    );
+    assert_eq!(
+        probe["redirected_from"][0],
+        format!("http://{redirecting}/golang.org/x/mod/@v/list")
+    );
+
+    // https -> http is refused, as go does.
+    let ca = make_ca("Test Root");
+    let ca_file = home.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.cert.pem()).unwrap();
+    let moved = target_url.clone();
+    let tls_redirecting = start_server(
+        Some(tls_for(&["127.0.0.1"], Some(&ca))),
+        Arc::new(move |path: &str| Reply {
+            location: Some(format!("{moved}{path}")),
+            ..reply(301, "")
+        }),
+    );
+    let (code, report) = doctor_json(
+        home.path(),
+        &[
+            ("GOPROXY", &format!("https://{tls_redirecting}")),
+            ("GOSUMDB", "off"),
+        ],
+        &["--ca-file", ca_file.to_str().unwrap()],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(cause(&report), "redirect-insecure", "{report:#}");
+}
+
+#[test]
+fn doctor_checks_the_checksum_database_path() {
+    let home = tempdir();
+    // The proxy says it proxies the database, but the database behind it fails.
+    let broken = start_server(
+        None,
+        Arc::new(|path: &str| match path {
+            "/golang.org/x/mod/@v/list" => reply(200, "v0.1.0\n"),
+            "/sumdb/sumdb.test/supported" => reply(200, ""),
+            _ => reply(503, "upstream checksum database unreachable"),
+        }),
+    );
+    let (code, report) = doctor_json(
+        home.path(),
+        &[
+            ("GOPROXY", &format!("http://{broken}")),
+            ("GOSUMDB", "sumdb.test"),
+        ],
+        &[],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(cause(&report), "sumdb-http-status", "{report:#}");
+    assert!(message(&report).contains("checksum database sumdb.test"));
+
+    // A 403 on /supported after a comma makes go give up on the database.
+    let forbidding = start_server(
+        None,
+        Arc::new(|path: &str| match path {
+            "/golang.org/x/mod/@v/list" => reply(200, "v0.1.0\n"),
+            _ => reply(403, ""),
+        }),
+    );
+    let (code, report) = doctor_json(
+        home.path(),
+        &[
+            ("GOPROXY", &format!("http://{forbidding}")),
+            ("GOSUMDB", "sumdb.test"),
+        ],
+        &[],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(cause(&report), "sumdb-unavailable", "{report:#}");
+
+    // An explicit database URL in GOSUMDB bypasses the proxies.
+    let db = start_server(None, list_handler("", false));
+    let gosumdb = format!("sumdb.test+key http://{db}");
+    let (code, report) = doctor_json(
+        home.path(),
+        &[
+            ("GOPROXY", &format!("http://{forbidding}")),
+            ("GOSUMDB", &gosumdb),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{report:#}");
+    let last = report["probes"]
+        .as_array()
+        .unwrap()
+        .last()
+        .cloned()
+        .unwrap();
+    assert_eq!(last["role"], "sumdb");
+    assert_eq!(last["probe"]["url"], format!("http://{db}/latest"));
 }
