@@ -49,6 +49,10 @@
 //! - [`TrustedLog`] is plain data: share it behind a lock. If the trusted
 //!   tree advanced between `plan_lookup` and `finish_lookup`, the planned
 //!   tiles may not suffice ([`Error::MissingTile`]); plan again.
+//! - A client may ask for a tile of a tree newer than the trusted one (it
+//!   learned that tree elsewhere): [`tile::verify_tile`] then fails with
+//!   [`Error::InvalidTile`] ("outside the tree"); fetch and merge `/latest`
+//!   and check again.
 //! - [`Error::is_security_event`] separates misbehaviour (forks, rollbacks,
 //!   bad signatures, tampered or forged tiles, empty or unrelated records,
 //!   hash mismatches) from malformed or missing input.
