@@ -115,6 +115,8 @@ pub struct App {
     meta: moka::sync::Cache<String, MetaEntry>,
     list_ttl: Duration,
     pub stats: Stats,
+    verifier: Option<Arc<dyn crate::hooks::ChecksumVerifier>>,
+    sumdb: Option<Arc<dyn crate::hooks::SumdbRelay>>,
 }
 
 type Body = Full<Bytes>;
@@ -202,7 +204,21 @@ impl App {
             meta,
             list_ttl: cfg.list_ttl,
             stats: Stats::default(),
+            verifier: None,
+            sumdb: None,
         }
+    }
+
+    /// Verifies every `.mod` and `.zip` with `verifier` before it is committed.
+    pub fn with_verifier(mut self, verifier: Arc<dyn crate::hooks::ChecksumVerifier>) -> App {
+        self.verifier = Some(verifier);
+        self
+    }
+
+    /// Answers `/sumdb/...` with `relay`.
+    pub fn with_sumdb(mut self, relay: Arc<dyn crate::hooks::SumdbRelay>) -> App {
+        self.sumdb = Some(relay);
+        self
     }
 
     pub fn chain(&self) -> &Chain {
@@ -228,7 +244,10 @@ impl App {
             Route::Home => crate::home::page(self),
             Route::Healthz => text(StatusCode::OK, "ok"),
             Route::Readyz => self.ready().await,
-            Route::Sumdb(_) => text(StatusCode::NOT_FOUND, "not found: no checksum database is proxied by this server"),
+            Route::Sumdb(rest) => match &self.sumdb {
+                Some(relay) => relay.handle(&rest).await,
+                None => text(StatusCode::NOT_FOUND, "not found: no checksum database is proxied by this server"),
+            },
             Route::Module(m) => {
                 let result = self.module(&m).await;
                 self.respond(&m, result, if_none_match)
@@ -369,6 +388,9 @@ impl App {
             })
             .await
             .map_err(|e| ServeError::from_fetch(&what, e))?;
+        if let (Some(verifier), Some(h1)) = (&self.verifier, &validated.h1) {
+            verifier.verify(&module, &version, kind, h1).await?;
+        }
         let store = self.store.clone();
         let commit_key = key.clone();
         let artifact = blocking(move || {

@@ -3,6 +3,7 @@
 pub mod app;
 pub mod config;
 mod home;
+pub mod hooks;
 pub mod route;
 mod serve;
 
