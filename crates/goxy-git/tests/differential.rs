@@ -528,6 +528,18 @@ fn build_fixtures(server: &Server, root: &Path, work: &Path) -> Vec<Case> {
     c.list = Some(vec![]);
     cases.push(c);
 
+    // 33. VCS qualifier form: module path `<host>/qual.git[/sub]`, repository probed by scheme.
+    let mut r = Repo::new(root, work, "qual");
+    r.write("go.mod", &gomod("qual.git", "1.21"))
+        .write("a.go", "package m\n")
+        .write("LICENSE", LICENSE);
+    r.write("sub/go.mod", &gomod("qual.git/sub", "1.21"))
+        .write("sub/s.go", "package sub\n");
+    r.commit("one");
+    r.tag("v1.0.0").tag("sub/v1.0.0");
+    cases.push(case("qual.git", &["v1.0.0", "main"]));
+    cases.push(case("qual.git/sub", &["v1.0.0"]));
+
     cases
 }
 
