@@ -19,15 +19,16 @@ use std::process::Stdio;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::ProbeArgs;
+use crate::goenv::GoConfig;
 use crate::probe::{probe, ProbeOptions};
 use crate::style::Style;
 
 /// The catalog shipped with goxy.
 pub const BUILTIN_CATALOG: &str = include_str!("../mirrors.toml");
 
-/// `goxy mirrors` flags.
+/// What to measure and how: shared by `goxy mirrors` and `goxy env --mirrors`.
 #[derive(Debug, clap::Args)]
-pub struct MirrorsArgs {
+pub struct MeasureArgs {
     #[command(flatten)]
     pub probe: ProbeArgs,
     /// Extra catalog files (same format as the built-in one); may repeat.
@@ -46,6 +47,16 @@ pub struct MirrorsArgs {
     /// Module used for latency and freshness (default: the catalog's freshness_module).
     #[arg(long)]
     pub module: Option<String>,
+    /// The go command used for `go env`.
+    #[arg(long, default_value = "go", value_name = "PATH")]
+    pub go: String,
+}
+
+/// `goxy mirrors` flags.
+#[derive(Debug, clap::Args)]
+pub struct MirrorsArgs {
+    #[command(flatten)]
+    pub measure: MeasureArgs,
     /// Print the results as JSON.
     #[arg(long)]
     pub json: bool,
@@ -61,9 +72,6 @@ pub struct MirrorsArgs {
     /// GONOSUMDB value to write along with --apply.
     #[arg(long)]
     pub gonosumdb: Option<String>,
-    /// The go command used for `go env`.
-    #[arg(long, default_value = "go", value_name = "PATH")]
-    pub go: String,
 }
 
 /// A catalog file.
@@ -410,18 +418,14 @@ fn user_catalog_path() -> Option<PathBuf> {
     Some(goenv.parent()?.parent()?.join("goxy").join("mirrors.toml"))
 }
 
-/// Runs `goxy mirrors`.
-pub async fn run(args: MirrorsArgs) -> i32 {
+/// Loads the catalogs, measures every mirror and scores them.
+pub async fn measure_catalog(args: &MeasureArgs) -> Result<(GoConfig, MirrorsReport), String> {
     let cfg = crate::goenv::load(Some(&args.go)).await;
     let mut catalog = Catalog::default();
     if !args.only_catalog {
-        match parse_catalog(BUILTIN_CATALOG, "builtin") {
-            Ok(c) => merge_catalog(&mut catalog, c),
-            Err(e) => {
-                eprintln!("goxy mirrors: built-in catalog: {e}");
-                return 2;
-            }
-        }
+        let builtin = parse_catalog(BUILTIN_CATALOG, "builtin")
+            .map_err(|e| format!("built-in catalog: {e}"))?;
+        merge_catalog(&mut catalog, builtin);
         if let Some(url) = crate::goproxy::parse_goproxy(
             &cfg.toolchain_defaults
                 .get("GOPROXY")
@@ -461,15 +465,11 @@ pub async fn run(args: MirrorsArgs) -> i32 {
             .and_then(|t| parse_catalog(&t, "user"))
         {
             Ok(c) => merge_catalog(&mut catalog, c),
-            Err(e) => {
-                eprintln!("goxy mirrors: catalog {}: {e}", p.display());
-                return 2;
-            }
+            Err(e) => return Err(format!("catalog {}: {e}", p.display())),
         }
     }
     if catalog.mirror.is_empty() {
-        eprintln!("goxy mirrors: the catalog is empty");
-        return 2;
+        return Err("the catalog is empty".into());
     }
     let module = args
         .module
@@ -477,16 +477,9 @@ pub async fn run(args: MirrorsArgs) -> i32 {
         .or(catalog.freshness_module.clone())
         .unwrap_or_else(|| crate::doctor::DEFAULT_PROBE_MODULE.into());
     if let Err(e) = goxy_mod::module::check_path(&module) {
-        eprintln!("goxy mirrors: module {module}: {}", e.message());
-        return 2;
+        return Err(format!("module {module}: {}", e.message()));
     }
-    let opts = match args.probe.options(&cfg) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("goxy mirrors: {e}");
-            return 2;
-        }
-    };
+    let opts = args.probe.options(&cfg)?;
     // The checksum database name: the user's GOSUMDB, else the toolchain's default.
     let sumdb = [
         cfg.value("GOSUMDB"),
@@ -524,6 +517,18 @@ pub async fn run(args: MirrorsArgs) -> i32 {
         &progress,
     )
     .await;
+    Ok((cfg, report))
+}
+
+/// Runs `goxy mirrors`.
+pub async fn run(args: MirrorsArgs) -> i32 {
+    let (cfg, report) = match measure_catalog(&args.measure).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("goxy mirrors: {e}");
+            return 2;
+        }
+    };
     let style = Style::for_stdout();
     if args.json {
         match serde_json::to_string_pretty(&report) {
@@ -549,7 +554,7 @@ pub async fn run(args: MirrorsArgs) -> i32 {
     if let Some(v) = &args.gonosumdb {
         changes.push(("GONOSUMDB".into(), v.clone()));
     }
-    apply(&cfg, &changes, &args.go, args.yes).await
+    apply(&cfg, &changes, &args.measure.go, args.yes).await
 }
 
 fn args_catalog_paths_push(catalog: &mut Catalog, p: &std::path::Path) {

@@ -35,6 +35,11 @@ pub struct EnvArgs {
     /// Patterns fetched without any proxy (GONOPROXY).
     #[arg(long)]
     pub gonoproxy: Option<String>,
+    /// Measure the mirror catalog (as `goxy mirrors` does) and use its recommendation.
+    #[arg(long, conflicts_with_all = ["server", "goproxy"])]
+    pub mirrors: bool,
+    #[command(flatten)]
+    pub measure: crate::mirrors::MeasureArgs,
 }
 
 /// Quotes `value` for `shell` so it reaches the variable verbatim.
@@ -122,7 +127,22 @@ pub fn render(shell: Shell, vars: &BTreeMap<&'static str, String>) -> String {
 }
 
 /// Runs `goxy env`.
-pub async fn run(args: EnvArgs) -> i32 {
+pub async fn run(mut args: EnvArgs) -> i32 {
+    if args.mirrors {
+        match crate::mirrors::measure_catalog(&args.measure).await {
+            Ok((_, report)) => match report.recommended_goproxy {
+                Some(v) => args.goproxy = Some(v),
+                None => {
+                    eprintln!("goxy env: no usable mirror found (run goxy mirrors for details)");
+                    return 1;
+                }
+            },
+            Err(e) => {
+                eprintln!("goxy env: {e}");
+                return 2;
+            }
+        }
+    }
     match settings(&args) {
         Ok(vars) => {
             print!(
@@ -189,20 +209,25 @@ mod tests {
 
     #[test]
     fn settings_validate() {
-        let base = EnvArgs {
-            shell: None,
-            server: None,
-            goproxy: None,
-            goprivate: None,
-            gonosumdb: None,
-            gonoproxy: None,
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            args: EnvArgs,
+        }
+        let parse = |argv: &[&str]| {
+            <Wrapper as clap::Parser>::try_parse_from(
+                std::iter::once("env").chain(argv.iter().copied()),
+            )
+            .map(|w| w.args)
         };
-        assert!(settings(&base).is_err());
-        let a = EnvArgs {
-            server: Some("http://127.0.0.1:8080/".into()),
-            goprivate: Some("git.corp.example".into()),
-            ..base
-        };
+        assert!(settings(&parse(&[]).unwrap()).is_err());
+        let a = parse(&[
+            "--server",
+            "http://127.0.0.1:8080/",
+            "--goprivate",
+            "git.corp.example",
+        ])
+        .unwrap();
         let s = settings(&a).unwrap();
         assert_eq!(
             s.get("GOPROXY").map(String::as_str),
@@ -212,14 +237,11 @@ mod tests {
             s.get("GOPRIVATE").map(String::as_str),
             Some("git.corp.example")
         );
-        let bad = EnvArgs {
-            shell: None,
-            server: None,
-            goproxy: Some("ftp://x".into()),
-            goprivate: None,
-            gonosumdb: None,
-            gonoproxy: None,
-        };
-        assert!(settings(&bad).is_err());
+        assert!(settings(&parse(&["--goproxy", "ftp://x"]).unwrap()).is_err());
+        assert!(settings(&parse(&["--goprivate", "a b"]).unwrap()).is_err());
+        assert!(
+            parse(&["--mirrors", "--server", "http://x.example"]).is_err(),
+            "conflicting sources"
+        );
     }
 }

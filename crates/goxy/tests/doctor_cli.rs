@@ -1125,3 +1125,31 @@ fn doctor_checks_the_checksum_database_path() {
     assert_eq!(last["role"], "sumdb");
     assert_eq!(last["probe"]["url"], format!("http://{db}/latest"));
 }
+
+#[test]
+fn env_uses_the_measured_mirrors() {
+    let home = tempdir();
+    let (catalog, good, _, nosumdb) = mirrors_catalog(home.path());
+    let mut cmd = goxy(home.path());
+    cmd.args([
+        "env",
+        "--shell",
+        "goenv",
+        "--mirrors",
+        "--only-catalog",
+        "--rounds",
+        "1",
+        "--go",
+        "/nonexistent/go",
+        "--catalog",
+    ])
+    .arg(&catalog)
+    .env("GOSUMDB", "sumdb.test");
+    let (code, out, err) = run(&mut cmd);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.lines()
+            .any(|l| l == format!("GOPROXY=http://{good}|http://{nosumdb},direct")),
+        "{out}"
+    );
+}
