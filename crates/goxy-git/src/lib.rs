@@ -54,6 +54,7 @@ mod discovery;
 mod gitcmd;
 mod gomod;
 mod modpath;
+mod modproxy;
 mod semver;
 mod zipbuild;
 
@@ -411,6 +412,9 @@ impl DirectFetcher {
     pub async fn list(&self, module: &str) -> Result<Vec<String>, DirectError> {
         let what = module.to_string();
         async {
+            if let Some(p) = self.mod_proxy(module).await? {
+                return p.list().await;
+            }
             let repo = self.code_repo(module, true).await?;
             repo.versions().await
         }
@@ -422,6 +426,9 @@ impl DirectFetcher {
     pub async fn latest(&self, module: &str) -> Result<RevInfo, DirectError> {
         let what = format!("{module}@latest");
         async {
+            if let Some(p) = self.mod_proxy(module).await? {
+                return p.latest().await;
+            }
             let repo = self.code_repo(module, true).await?;
             let r = repo.latest().await?;
             Ok(self.rev_info(&repo, r))
@@ -435,6 +442,9 @@ impl DirectFetcher {
         let what = format!("{module}@{query}");
         async {
             check_query(query)?;
+            if let Some(p) = self.mod_proxy(module).await? {
+                return p.stat(query).await;
+            }
             let repo = self.repo_for_version(module, query).await?;
             let r = repo.stat(query).await?;
             Ok(self.rev_info(&repo, r))
@@ -448,6 +458,9 @@ impl DirectFetcher {
         let what = format!("{module}@{version}");
         async {
             check_query(version)?;
+            if let Some(p) = self.mod_proxy(module).await? {
+                return p.go_mod(version).await;
+            }
             let repo = self.repo_for_version(module, version).await?;
             repo.go_mod(version).await
         }
@@ -469,6 +482,9 @@ impl DirectFetcher {
         let what = format!("{module}@{version}");
         async {
             check_query(version)?;
+            if let Some(p) = self.mod_proxy(module).await? {
+                return p.zip(version).await;
+            }
             let repo = self.repo_for_version(module, version).await?;
             let z = repo.zip(version).await?;
             Ok((z.bytes, z.h1))
@@ -678,6 +694,31 @@ impl DirectFetcher {
             .lock()
             .map_err(|_| DirectError::Io("repo table poisoned".into()))?;
         Ok(repos.entry(url.to_string()).or_insert(repo).clone())
+    }
+
+    /// For a go-import `mod` entry: a client of the named module proxy (egress-checked).
+    async fn mod_proxy(&self, module: &str) -> Result<Option<modproxy::ModProxy<'_>>, DirectError> {
+        let root = self.discover(module).await?;
+        if root.vcs != "mod" {
+            return Ok(None);
+        }
+        let parsed = self.inner.egress.check(module, &root.url).await?;
+        let host = parsed.host_str().unwrap_or("");
+        let host_port = match parsed.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_string(),
+        };
+        let insecure = self.inner.egress.insecure_for(module);
+        Ok(Some(modproxy::ModProxy {
+            client: if insecure {
+                &self.inner.http_insecure
+            } else {
+                &self.inner.http
+            },
+            base: root.url.clone(),
+            module: module.to_string(),
+            auth: self.inner.cfg.credentials.for_host(&host_port),
+        }))
     }
 
     /// A code repo with fresh refs (`ls-remote` + incremental fetch) or, when `fresh` is false, the cached view.

@@ -259,3 +259,83 @@ async fn egress_policy_and_credential_scope() {
         "secret in error: {e}"
     );
 }
+
+/// A go-import `mod` entry sends the module to the named module proxy; when
+/// `go` is available its `GOPROXY=direct` download must agree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn go_import_mod_entry_uses_the_named_proxy() {
+    const MIP: &str = "127.0.0.77";
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().join("srv");
+    let module = format!("{MIP}/viaproxy");
+    let dir = root.join("modproxy").join(&module).join("@v");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let Some(server) = Server::start(MIP, &root) else {
+        return;
+    };
+    server.add_import(&module, &format!("mod:http://{MIP}/modproxy"), "");
+    let gomod = format!("module {module}\n\ngo 1.21\n");
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default();
+    for (name, data) in [("go.mod", gomod.as_str()), ("a.go", "package viaproxy\n")] {
+        w.start_file(format!("{module}@v1.0.0/{name}"), opts)
+            .expect("zip entry");
+        std::io::Write::write_all(&mut w, data.as_bytes()).expect("zip write");
+    }
+    let zip_bytes = w.finish().expect("zip").into_inner();
+    std::fs::write(dir.join("list"), "v1.0.0\nv1.0\nnot-a-version\n").expect("write");
+    std::fs::write(
+        dir.join("v1.0.0.info"),
+        r#"{"Version":"v1.0.0","Time":"2020-01-02T03:04:05Z"}"#,
+    )
+    .expect("write");
+    std::fs::write(dir.join("v1.0.0.mod"), &gomod).expect("write");
+    std::fs::write(dir.join("v1.0.0.zip"), &zip_bytes).expect("write");
+
+    let f = DirectFetcher::new(DirectConfig {
+        insecure: MIP.into(),
+        allow_private_addresses: true,
+        credentials: Credentials::default(),
+        ..DirectConfig::new(tmp.path().join("cache"))
+    })
+    .expect("fetcher");
+    assert_eq!(f.list(&module).await.expect("list"), ["v1.0.0"]);
+    let info = f.stat(&module, "v1.0.0").await.expect("info");
+    assert_eq!(
+        (info.version.as_str(), info.time.as_str()),
+        ("v1.0.0", "2020-01-02T03:04:05Z")
+    );
+    assert_eq!(
+        f.go_mod(&module, "v1.0.0").await.expect("mod"),
+        gomod.as_bytes()
+    );
+    let (z, h1) = f.zip_with_hash(&module, "v1.0.0").await.expect("zip");
+    assert_eq!(z, zip_bytes);
+    assert!(f
+        .stat(&module, "v9.9.9")
+        .await
+        .expect_err("missing")
+        .is_not_found());
+
+    if goxy_testkit::have_go() {
+        let cwd = tmp.path().join("cwd");
+        std::fs::create_dir_all(&cwd).expect("mkdir");
+        let out = goxy_testkit::isolated_go(&tmp.path().join("gohome"), "direct")
+            .env("GOINSECURE", MIP)
+            .env("GOPRIVATE", MIP)
+            .current_dir(&cwd)
+            .args(["mod", "download", "-json", &format!("{module}@v1.0.0")])
+            .output()
+            .expect("go");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("go json");
+        assert_eq!(
+            v.get("Sum").and_then(|s| s.as_str()),
+            Some(h1.as_str()),
+            "go: {v}"
+        );
+        assert_eq!(
+            v.get("GoModSum").and_then(|s| s.as_str()),
+            Some(goxy_git::hash_go_mod(gomod.as_bytes()).as_str())
+        );
+    }
+}

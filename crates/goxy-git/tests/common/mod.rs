@@ -157,13 +157,16 @@ fn handle(
                 } else {
                     format!(" {}", imp.subdir)
                 };
-                let url = if imp.repo.contains("://") {
-                    imp.repo.clone()
+                // `mod:<url>` names a module proxy; a URL is used as is; else a repo on this server.
+                let (vcs, url) = if let Some(u) = imp.repo.strip_prefix("mod:") {
+                    ("mod", u.to_string())
+                } else if imp.repo.contains("://") {
+                    ("git", imp.repo.clone())
                 } else {
-                    format!("http://{ip}/{}", imp.repo)
+                    ("git", format!("http://{ip}/{}", imp.repo))
                 };
                 html.push_str(&format!(
-                    "<meta name=\"go-import\" content=\"{} git {url}{sub}\">\n",
+                    "<meta name=\"go-import\" content=\"{} {vcs} {url}{sub}\">\n",
                     imp.prefix
                 ));
             }
@@ -172,6 +175,21 @@ fn handle(
         let head = format!("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", html.len());
         stream.write_all(head.as_bytes())?;
         stream.write_all(html.as_bytes())?;
+        return Ok(());
+    }
+    // Static files under <root>/modproxy serve as a GOPROXY-protocol module proxy.
+    if let Some(rel) = path.strip_prefix("/modproxy/") {
+        let file = root.join("modproxy").join(rel);
+        let (status, data) = match std::fs::read(&file) {
+            Ok(d) if !rel.split('/').any(|e| e == "..") => ("200 OK", d),
+            _ => ("404 Not Found", b"not found".to_vec()),
+        };
+        let head = format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            data.len()
+        );
+        stream.write_all(head.as_bytes())?;
+        stream.write_all(&data)?;
         return Ok(());
     }
     let d = delay.load(Ordering::SeqCst);
