@@ -896,10 +896,7 @@ fn describe_cert(leaf: &CertificateDer<'_>, top: &CertificateDer<'_>) -> TlsInfo
         Ok((_, t)) => t.issuer().as_raw().to_vec(),
         Err(_) => cert.issuer().as_raw().to_vec(),
     };
-    let issuer_is_public_ca = webpki_roots::TLS_SERVER_ROOTS.iter().any(|anchor| {
-        let subj: &[u8] = anchor.subject.as_ref();
-        !subj.is_empty() && top_issuer_raw.ends_with(subj) && top_issuer_raw.len() - subj.len() <= 4
-    });
+    let issuer_is_public_ca = is_public_ca_name(&top_issuer_raw);
     let lower = issuer.to_ascii_lowercase();
     let looks_intercepting = !issuer_is_public_ca
         && (!self_signed || INTERCEPTOR_HINTS.iter().any(|h| lower.contains(h)));
@@ -912,6 +909,38 @@ fn describe_cert(leaf: &CertificateDer<'_>, top: &CertificateDer<'_>) -> TlsInfo
         issuer_is_public_ca,
         looks_intercepting,
     }
+}
+
+/// Is `name_der` (a DER-encoded X.509 Name) the subject of one of the public
+/// root CAs browsers trust? Trust anchors store the Name's contents without
+/// the outer SEQUENCE header, so compare against those.
+pub fn is_public_ca_name(name_der: &[u8]) -> bool {
+    let Some(contents) = der_contents(name_der) else {
+        return false;
+    };
+    webpki_roots::TLS_SERVER_ROOTS
+        .iter()
+        .any(|anchor| anchor.subject.as_ref() == contents)
+}
+
+/// The contents of a DER TLV with a definite length, or None if malformed.
+fn der_contents(tlv: &[u8]) -> Option<&[u8]> {
+    let first_len = *tlv.get(1)?;
+    let (header, len) = if first_len < 0x80 {
+        (2usize, usize::from(first_len))
+    } else {
+        let n = usize::from(first_len & 0x7f);
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let bytes = tlv.get(2..2 + n)?;
+        let len = bytes
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        (2 + n, len)
+    };
+    let contents = tlv.get(header..)?;
+    (contents.len() == len).then_some(contents)
 }
 
 fn ip_from_bytes(b: &[u8]) -> String {
@@ -1043,6 +1072,55 @@ mod tests {
         assert_eq!(proxy_for(&u("https://git.corp.example/x"), &env), None);
         assert_eq!(proxy_for(&u("https://127.0.0.1:8443/x"), &env), None);
         assert_eq!(proxy_for(&u("https://localhost/x"), &env), None);
+    }
+
+    #[test]
+    fn der_contents_strips_headers() {
+        assert_eq!(der_contents(&[0x30, 2, 1, 2]), Some(&[1u8, 2][..]));
+        assert_eq!(der_contents(&[0x30, 3, 1, 2]), None);
+        let mut long = vec![0x30, 0x81, 200];
+        long.extend(std::iter::repeat_n(7u8, 200));
+        assert_eq!(der_contents(&long).map(<[u8]>::len), Some(200));
+        assert_eq!(der_contents(&[0x30]), None);
+        assert_eq!(der_contents(&[0x30, 0x85, 1, 1, 1, 1, 1]), None);
+    }
+
+    fn leaf_issued_by(dn: rcgen::DistinguishedName) -> TlsInfo {
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca.distinguished_name = dn;
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        let leaf_key = rcgen::KeyPair::generate().unwrap();
+        let leaf = rcgen::CertificateParams::new(vec!["a.example".to_string()])
+            .unwrap()
+            .signed_by(&leaf_key, &ca_cert, &ca_key)
+            .unwrap();
+        describe_cert(leaf.der(), leaf.der())
+    }
+
+    #[test]
+    fn issuer_classification() {
+        use rcgen::{DistinguishedName, DnType, DnValue};
+        // The name of a public root (as in the public CA list): the system store must be missing it.
+        let mut public = DistinguishedName::new();
+        let ps = |s: &str| DnValue::PrintableString(s.try_into().unwrap());
+        public.push(DnType::CountryName, ps("US"));
+        public.push(DnType::OrganizationName, ps("DigiCert, Inc."));
+        public.push(DnType::CommonName, ps("DigiCert TLS ECC P384 Root G5"));
+        let info = leaf_issued_by(public);
+        assert!(info.issuer_is_public_ca, "{info:?}");
+        assert!(!info.looks_intercepting);
+        assert_eq!(info.dns_names, vec!["a.example"]);
+
+        // An organisation's own CA: looks like interception.
+        let mut corp = DistinguishedName::new();
+        corp.push(DnType::CommonName, "Example Corp TLS Inspection");
+        let info = leaf_issued_by(corp);
+        assert!(!info.issuer_is_public_ca);
+        assert!(info.looks_intercepting);
+        assert!(!info.self_signed);
+        assert!(info.issuer.contains("Example Corp TLS Inspection"));
     }
 
     #[test]
