@@ -69,9 +69,11 @@ pub struct DoctorArgs {
     /// Print the report as JSON (schema documented in goxy_doctor::doctor).
     #[arg(long)]
     pub json: bool,
-    /// Module whose version list is requested from each proxy.
-    #[arg(long, default_value = crate::doctor::DEFAULT_PROBE_MODULE)]
-    pub module: String,
+    /// A module you need: its version list is requested from each proxy and
+    /// a proxy without it counts as failing. Without it, doctor asks for a
+    /// well-known module and only warns when a proxy lacks it.
+    #[arg(long)]
+    pub module: Option<String>,
     /// The go command used to read the toolchain's defaults.
     #[arg(long, default_value = "go", value_name = "PATH")]
     pub go: String,
@@ -88,8 +90,12 @@ pub async fn run(cmd: Command) -> i32 {
 }
 
 async fn run_doctor(args: DoctorArgs) -> i32 {
-    if let Err(e) = goxy_mod::module::check_path(&args.module) {
-        eprintln!("goxy doctor: --module {}: {}", args.module, e.message());
+    let module = args
+        .module
+        .clone()
+        .unwrap_or_else(|| crate::doctor::DEFAULT_PROBE_MODULE.to_string());
+    if let Err(e) = goxy_mod::module::check_path(&module) {
+        eprintln!("goxy doctor: --module {module}: {}", e.message());
         return 2;
     }
     let cfg = crate::goenv::load(Some(&args.go)).await;
@@ -100,7 +106,7 @@ async fn run_doctor(args: DoctorArgs) -> i32 {
             return 2;
         }
     };
-    let report = crate::doctor::diagnose(&cfg, &opts, &args.module).await;
+    let report = crate::doctor::diagnose(&cfg, &opts, &module, args.module.is_some()).await;
     if args.json {
         match serde_json::to_string_pretty(&report) {
             Ok(j) => println!("{j}"),

@@ -83,8 +83,16 @@ pub struct DoctorReport {
 /// The module whose version list doctor asks each proxy for.
 pub const DEFAULT_PROBE_MODULE: &str = "golang.org/x/mod";
 
-/// Runs configuration checks and probes.
-pub async fn diagnose(cfg: &GoConfig, opts: &ProbeOptions, module: &str) -> DoctorReport {
+/// Runs configuration checks and probes. `module` is the module whose
+/// version list each proxy is asked for; when `module_required` is false a
+/// proxy that answers "not found" for it counts as reachable (a private or
+/// air-gapped proxy need not have it) and only a warning is reported.
+pub async fn diagnose(
+    cfg: &GoConfig,
+    opts: &ProbeOptions,
+    module: &str,
+    module_required: bool,
+) -> DoctorReport {
     let mut findings = analyze(cfg);
     let mut config = BTreeMap::new();
     for key in crate::goenv::GO_VARS {
@@ -198,14 +206,26 @@ pub async fn diagnose(cfg: &GoConfig, opts: &ProbeOptions, module: &str) -> Doct
             }
         }
     }
-    let module_fetch = module_fetch.unwrap_or_else(|| {
-        Err(last_fall_through.unwrap_or(RootCause {
+    let module_fetch = module_fetch.unwrap_or_else(|| match last_fall_through {
+        Some(c) if c.cause == "proxy-not-found" && !module_required => {
+            findings.push(Finding::new(
+                "proxy-lacks-probe-module",
+                Severity::Warning,
+                format!(
+                    "{}; the proxies answer, so only that module is known to be missing",
+                    c.message
+                ),
+                "run goxy doctor --module <one of your modules> to check a module you need",
+            ));
+            Ok("reachable".into())
+        }
+        other => Err(other.unwrap_or(RootCause {
             cause: "no-source".into(),
             message: format!(
                 "no GOPROXY entry serves {module} and the list does not end in direct"
             ),
             fix: "end GOPROXY with ,direct or add a proxy that has the module".into(),
-        }))
+        })),
     });
 
     // Checksum database.

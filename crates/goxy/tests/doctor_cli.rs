@@ -1153,3 +1153,32 @@ fn env_uses_the_measured_mirrors() {
         "{out}"
     );
 }
+
+#[test]
+fn doctor_not_found_fails_only_for_a_module_you_need() {
+    let home = tempdir();
+    let empty = start_server(None, Arc::new(|_: &str| reply(404, "not found")));
+    let env = [
+        ("GOPROXY", format!("http://{empty}")),
+        ("GOSUMDB", "off".to_string()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (code, report) = doctor_json(home.path(), &env, &[]);
+    assert_eq!(
+        code, 0,
+        "a reachable proxy without the default probe module is fine: {report:#}"
+    );
+    assert!(report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["id"] == "proxy-lacks-probe-module"));
+    let (code, report) = doctor_json(home.path(), &env, &["--module", "example.com/Needed"]);
+    assert_eq!(code, 1);
+    assert_eq!(cause(&report), "proxy-not-found", "{report:#}");
+    assert_eq!(
+        report["probes"][0]["probe"]["url"],
+        format!("http://{empty}/example.com/!needed/@v/list"),
+        "module path is case-escaped"
+    );
+}
