@@ -384,48 +384,96 @@ impl GitRepo {
         let mut tips: Vec<&String> = refs.values().collect();
         tips.sort();
         tips.dedup();
-        if self.missing(&tips).await? {
-            self.run(
-                &[
-                    "-c",
-                    "protocol.version=2",
-                    "fetch",
-                    "-f",
-                    "--quiet",
-                    "--no-tags",
-                    "--no-write-fetch-head",
-                    "--no-recurse-submodules",
-                    "--end-of-options",
-                    &self.url,
-                    "+refs/heads/*:refs/heads/*",
-                    "+refs/tags/*:refs/tags/*",
-                ],
-                1 << 20,
-            )
-            .await
-            .map_err(|e| DirectError::Git(format!("git fetch {}: {e}", redact_url(&self.url))))?;
-            // A shallow cache (never created by goxy, but be safe) would hide ancestry.
-            if self.dir.join("shallow").exists() {
-                self.run(
-                    &[
-                        "fetch",
-                        "--quiet",
-                        "--unshallow",
-                        "-f",
-                        "--end-of-options",
-                        &self.url,
-                    ],
-                    1 << 20,
-                )
-                .await
-                .map_err(|e| DirectError::Git(format!("git fetch --unshallow: {e}")))?;
+        // A shallow cache (left by a single-version fetch) hides ancestry: complete it.
+        let shallow = self.is_shallow();
+        if shallow || self.missing(&tips).await? {
+            let mut args = vec![
+                "-c",
+                "protocol.version=2",
+                "fetch",
+                "-f",
+                "--quiet",
+                "--no-tags",
+                "--no-write-fetch-head",
+                "--no-recurse-submodules",
+            ];
+            if shallow {
+                args.push("--unshallow");
             }
+            args.extend([
+                "--end-of-options",
+                &self.url,
+                "+refs/heads/*:refs/heads/*",
+                "+refs/tags/*:refs/tags/*",
+            ]);
+            self.run(&args, 1 << 20).await.map_err(|e| {
+                DirectError::Git(format!("git fetch {}: {e}", redact_url(&self.url)))
+            })?;
         }
         if let Ok(mut last) = self.last.lock() {
             last.refs = Some(refs.clone());
             last.synced_at = Some(Instant::now());
         }
         Ok(refs)
+    }
+
+    /// Is the cache a shallow clone (history incomplete)?
+    pub fn is_shallow(&self) -> bool {
+        self.dir.join("shallow").exists()
+    }
+
+    /// Fetches one tag with depth 1 (what a first request for a tagged
+    /// version needs: its tree, not its history) and records it in the
+    /// cached view. Any later operation needing history runs a full `sync`,
+    /// which completes the shallow cache.
+    pub async fn fetch_tag(&self, tag: &str) -> Result<String, DirectError> {
+        self.ensure_init().await?;
+        let _guard = self.sync.lock().await;
+        let full = format!("refs/tags/{tag}");
+        if let Some(h) = self.resolve_local(&full).await {
+            return Ok(h);
+        }
+        let refspec = format!("+{full}:{full}");
+        let mut args = vec![
+            "-c",
+            "protocol.version=2",
+            "fetch",
+            "-f",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--no-recurse-submodules",
+        ];
+        // Depth 1 only into an empty or already shallow cache; a complete cache stays complete.
+        let empty =
+            self.last.lock().ok().is_none_or(|l| l.refs.is_none()) && !self.has_any_ref().await;
+        if empty || self.is_shallow() {
+            args.push("--depth=1");
+        }
+        args.extend(["--end-of-options", &self.url, &refspec]);
+        self.run(&args, 1 << 20)
+            .await
+            .map_err(|e| DirectError::NotFound(format!("fetching tag {tag}: {e}")))?;
+        let hash = self
+            .resolve_local(&full)
+            .await
+            .ok_or_else(|| DirectError::NotFound(format!("unknown revision {tag}")))?;
+        if let Ok(mut last) = self.last.lock() {
+            if let Some(refs) = last.refs.as_mut() {
+                refs.insert(full, hash.clone());
+            }
+        }
+        Ok(hash)
+    }
+
+    async fn has_any_ref(&self) -> bool {
+        self.run(
+            &["for-each-ref", "--count=1", "--format=%(refname)"],
+            1 << 10,
+        )
+        .await
+        .map(|o| !o.is_empty())
+        .unwrap_or(false)
     }
 
     /// Refs as the local cache knows them (no network): the last synced remote

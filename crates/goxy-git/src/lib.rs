@@ -788,14 +788,18 @@ impl DirectFetcher {
         CodeRepo::new(git, &root.root, &root.subdir, module, refs)
     }
 
-    /// Canonical versions already in the cache are served from it; anything else syncs first.
+    /// Canonical versions already in the cache are served from it without
+    /// network; a tagged version not yet cached is fetched alone (depth 1);
+    /// anything else syncs the whole repository first.
     async fn repo_for_version(&self, module: &str, version: &str) -> Result<CodeRepo, DirectError> {
         if semver::is_valid(version) && modpath::canonical_version(version) == version {
             let repo = self.code_repo(module, false).await?;
-            let local = if modpath::is_pseudo_version(version) {
-                match modpath::pseudo_version_rev(version) {
-                    Some(rev) => repo.git.resolve_local(&rev).await.is_some(),
-                    None => false,
+            if modpath::is_pseudo_version(version) {
+                // Pseudo-versions need history (ancestry checks): only a complete cache will do.
+                if let Some(rev) = modpath::pseudo_version_rev(version) {
+                    if !repo.git.is_shallow() && repo.git.resolve_local(&rev).await.is_some() {
+                        return Ok(repo);
+                    }
                 }
             } else {
                 let base = version.strip_suffix("+incompatible").unwrap_or(version);
@@ -804,10 +808,12 @@ impl DirectFetcher {
                 } else {
                     format!("{}/{base}", repo.code_dir)
                 };
-                repo.refs.contains_key(&format!("refs/tags/{tag}"))
-            };
-            if local {
-                return Ok(repo);
+                if repo.refs.contains_key(&format!("refs/tags/{tag}")) {
+                    return Ok(repo);
+                }
+                if repo.git.fetch_tag(&tag).await.is_ok() {
+                    return self.code_repo(module, false).await;
+                }
             }
         }
         self.code_repo(module, true).await
