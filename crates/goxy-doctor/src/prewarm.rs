@@ -164,8 +164,12 @@ pub enum Outcome {
     Mismatch(String),
 }
 
-async fn get(client: &reqwest::Client, url: &str) -> Result<bytes::Bytes, String> {
-    let resp = client
+/// Limit for `.info` and `.mod` bodies (x/mod's go.mod limit).
+const MAX_METADATA: u64 = goxy_zip::MAX_GO_MOD;
+
+/// GETs `url`, insisting on 200 and at most `limit` bytes of body.
+async fn get(client: &reqwest::Client, url: &str, limit: u64) -> Result<bytes::Bytes, String> {
+    let mut resp = client
         .get(url)
         .send()
         .await
@@ -174,9 +178,21 @@ async fn get(client: &reqwest::Client, url: &str) -> Result<bytes::Bytes, String
     if status != reqwest::StatusCode::OK {
         return Err(format!("GET {url}: {status}"));
     }
-    resp.bytes()
+    if resp.content_length().is_some_and(|n| n > limit) {
+        return Err(format!("GET {url}: body larger than {limit} bytes"));
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = resp
+        .chunk()
         .await
-        .map_err(|e| format!("GET {url}: reading body: {e}"))
+        .map_err(|e| format!("GET {url}: reading body: {e}"))?
+    {
+        if body.len() as u64 + chunk.len() as u64 > limit {
+            return Err(format!("GET {url}: body larger than {limit} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
 }
 
 /// Fetches `.info`, `.mod` and (when wanted) `.zip` of one module version
@@ -190,7 +206,7 @@ pub async fn fetch_one(client: &reqwest::Client, base: &str, w: &Wanted) -> Outc
         return Outcome::FetchFailed(format!("{mv}: cannot escape the module path or version"));
     };
     let prefix = format!("{base}/{path}/@v/{version}");
-    let info = match get(client, &format!("{prefix}.info")).await {
+    let info = match get(client, &format!("{prefix}.info"), MAX_METADATA).await {
         Ok(b) => b,
         Err(e) => return Outcome::FetchFailed(format!("{mv}: {e}")),
     };
@@ -204,7 +220,7 @@ pub async fn fetch_one(client: &reqwest::Client, base: &str, w: &Wanted) -> Outc
         }
         Err(e) => return Outcome::Mismatch(format!("{mv}: .info is not JSON: {e}")),
     }
-    let go_mod = match get(client, &format!("{prefix}.mod")).await {
+    let go_mod = match get(client, &format!("{prefix}.mod"), MAX_METADATA).await {
         Ok(b) => b,
         Err(e) => return Outcome::FetchFailed(format!("{mv}: {e}")),
     };
@@ -217,7 +233,7 @@ pub async fn fetch_one(client: &reqwest::Client, base: &str, w: &Wanted) -> Outc
         }
     }
     if w.want_zip {
-        let zip = match get(client, &format!("{prefix}.zip")).await {
+        let zip = match get(client, &format!("{prefix}.zip"), goxy_zip::MAX_ZIP_FILE).await {
             Ok(b) => b,
             Err(e) => return Outcome::FetchFailed(format!("{mv}: {e}")),
         };

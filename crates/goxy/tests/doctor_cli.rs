@@ -1182,3 +1182,37 @@ fn doctor_not_found_fails_only_for_a_module_you_need() {
         "module path is case-escaped"
     );
 }
+
+#[test]
+fn colours_appear_on_a_terminal_only() {
+    let have_script = Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have_script {
+        eprintln!("skipping: no script(1) to provide a terminal");
+        return;
+    }
+    let home = tempdir();
+    let addr = start_server(None, list_handler("v0.1.0\n", true));
+    let line = format!(
+        "{} doctor --go /nonexistent/go --timeout-ms 1500",
+        env!("CARGO_BIN_EXE_goxy")
+    );
+    let mut script = Command::new("script");
+    script
+        .args(["-qec", &line, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("GOENV", home.path().join("goenv"))
+        .env("TERM", "xterm")
+        .env("SHELL", "/bin/sh")
+        .env("GOPROXY", format!("http://{addr}"))
+        .env("GOSUMDB", "off")
+        .stdin(Stdio::null());
+    let (code, out, err) = run(&mut script);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("\x1b[32m"), "no colour on a terminal:\n{out}");
+    assert!(out.contains("fetching modules would work"));
+}
