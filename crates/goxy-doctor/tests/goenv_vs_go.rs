@@ -62,7 +62,7 @@ async fn effective_values_match_go_env() {
                      GOSUMDB=sum.file.example\n\
                      GOFLAGS=-mod=mod\n\
                      GOINSECURE=first.example\n\
-                     GOINSECURE=second.example\n\\n";
+                     GOINSECURE=second.example\n";
     std::fs::write(&goenv, file_text).unwrap();
 
     let cases: Vec<Vec<(&str, &str)>> = vec![
