@@ -454,6 +454,11 @@ pub async fn measure_catalog(args: &MeasureArgs) -> Result<(GoConfig, MirrorsRep
                     }],
                 },
             );
+        } else {
+            eprintln!(
+                "note: `{} env` gave no default proxy, so the Go toolchain's own proxy is not measured",
+                args.go
+            );
         }
         if let Some(p) = user_catalog_path().filter(|p| p.is_file()) {
             args_catalog_paths_push(&mut catalog, &p);
