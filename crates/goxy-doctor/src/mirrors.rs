@@ -421,6 +421,13 @@ fn user_catalog_path() -> Option<PathBuf> {
 /// Loads the catalogs, measures every mirror and scores them.
 pub async fn measure_catalog(args: &MeasureArgs) -> Result<(GoConfig, MirrorsReport), String> {
     let cfg = crate::goenv::load(Some(&args.go)).await;
+    let catalog = build_catalog(args, &cfg)?;
+    measure_built(args, cfg, catalog).await
+}
+
+/// The catalog to measure: the built-in one, the toolchain's default proxy
+/// and the user's catalog file (unless `only_catalog`), then `--catalog` files.
+pub fn build_catalog(args: &MeasureArgs, cfg: &GoConfig) -> Result<Catalog, String> {
     let mut catalog = Catalog::default();
     if !args.only_catalog {
         let builtin = parse_catalog(BUILTIN_CATALOG, "builtin")
@@ -476,6 +483,14 @@ pub async fn measure_catalog(args: &MeasureArgs) -> Result<(GoConfig, MirrorsRep
     if catalog.mirror.is_empty() {
         return Err("the catalog is empty".into());
     }
+    Ok(catalog)
+}
+
+async fn measure_built(
+    args: &MeasureArgs,
+    cfg: GoConfig,
+    catalog: Catalog,
+) -> Result<(GoConfig, MirrorsReport), String> {
     let module = args
         .module
         .clone()
@@ -706,6 +721,39 @@ mod tests {
         assert_eq!(base.freshness_module.as_deref(), Some("x.example/m"));
         assert!(parse_catalog("[[mirror]]\nname='x'\nurl='ftp://x'\n", "user").is_err());
         assert!(parse_catalog("[[mirror]]\nname='x'\nurl='https://x'\nbogus=1\n", "user").is_err());
+    }
+
+    #[test]
+    fn catalog_takes_the_official_proxy_from_the_toolchain() {
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            args: MeasureArgs,
+        }
+        let args = <Wrapper as clap::Parser>::try_parse_from(["mirrors"])
+            .unwrap()
+            .args;
+        let mut cfg = GoConfig::default();
+        cfg.toolchain_defaults
+            .insert("GOPROXY".into(), "https://proxy.example/,direct".into());
+        let c = build_catalog(&args, &cfg).unwrap();
+        let official: Vec<&CatalogMirror> = c
+            .mirror
+            .iter()
+            .filter(|m| m.origin == "toolchain")
+            .collect();
+        assert_eq!(official.len(), 1);
+        assert_eq!(official[0].url, "https://proxy.example");
+        assert_eq!(official[0].name, "proxy.example");
+        assert!(c.mirror.iter().any(|m| m.origin == "builtin"));
+
+        // Without a toolchain there is no official entry; --only-catalog with no file is empty.
+        let c = build_catalog(&args, &GoConfig::default()).unwrap();
+        assert!(c.mirror.iter().all(|m| m.origin != "toolchain"));
+        let only = <Wrapper as clap::Parser>::try_parse_from(["mirrors", "--only-catalog"])
+            .unwrap()
+            .args;
+        assert!(build_catalog(&only, &cfg).is_err());
     }
 
     #[test]
