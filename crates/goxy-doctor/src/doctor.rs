@@ -209,6 +209,17 @@ pub async fn diagnose(
                 }
                 match verdict {
                     Verdict::Ok => module_fetch = Some(Ok(url.clone())),
+                    Verdict::Skipped => {
+                        if let Some(c) = cause {
+                            findings.push(Finding::new(
+                                "probe-not-possible",
+                                Severity::Warning,
+                                c.message,
+                                c.fix,
+                            ));
+                        }
+                        module_fetch = Some(Ok(format!("{url} (not probed)")));
+                    }
                     Verdict::Fail => {
                         module_fetch = Some(Err(cause.unwrap_or_else(|| unknown_cause(url))))
                     }
@@ -327,6 +338,13 @@ fn transport_cause(p: &Probe) -> Option<RootCause> {
 
 /// Decides what go would do with this proxy's answer (protocol.md §1.8/§1.9).
 fn judge_proxy(p: &Probe, pipe: bool, module: &str) -> (Verdict, Option<RootCause>) {
+    if p.failure
+        .as_ref()
+        .is_some_and(|f| f.cause == "proxy-unsupported")
+    {
+        // Doctor cannot take this path itself; go may well be able to.
+        return (Verdict::Skipped, transport_cause(p));
+    }
     if let Some(c) = transport_cause(p) {
         return (
             if pipe {

@@ -317,6 +317,17 @@ fn check_net_proxy(cfg: &GoConfig, out: &mut Vec<Finding>) {
     }
     let https_proxy = cfg.net_var("HTTPS_PROXY");
     let http_proxy = cfg.net_var("HTTP_PROXY");
+    if https_proxy.starts_with("https://") {
+        out.push(Finding::new(
+            "https-proxy-speaks-tls",
+            Severity::Info,
+            format!(
+                "HTTPS_PROXY={https_proxy:?} asks go to speak TLS to the proxy itself; most proxies listen \
+                 for plain http (go then fails with \"server gave HTTP response to HTTPS client\")"
+            ),
+            "unless your proxy really serves TLS, use HTTPS_PROXY=http://host:port (https traffic is still tunnelled)",
+        ));
+    }
     if https_proxy.is_empty() && !http_proxy.is_empty() {
         out.push(Finding::new(
             "https-proxy-missing",
@@ -477,6 +488,10 @@ mod tests {
             vec!["proxy-env-invalid"]
         );
         assert!(ids(&cfg(&[("HTTPS_PROXY", "p.example:3128")], &[])).is_empty());
+        assert_eq!(
+            ids(&cfg(&[("HTTPS_PROXY", "https://p.example:3128")], &[])),
+            vec!["https-proxy-speaks-tls"]
+        );
         assert_eq!(
             ids(&cfg(&[("NO_PROXY", "https://corp.example/")], &[])),
             vec!["no-proxy-entry-invalid"]

@@ -1231,3 +1231,24 @@ fn colours_appear_on_a_terminal_only() {
     assert!(out.contains("\x1b[32m"), "no colour on a terminal:\n{out}");
     assert!(out.contains("fetching modules would work"));
 }
+
+#[test]
+fn doctor_does_not_fail_what_it_cannot_probe() {
+    let home = tempdir();
+    let env = [
+        ("GOPROXY", "https://goxy-test.invalid"),
+        ("GOSUMDB", "off"),
+        ("HTTPS_PROXY", "https://127.0.0.1:9"),
+    ];
+    let (code, report) = doctor_json(home.path(), &env, &[]);
+    assert_eq!(code, 0, "{report:#}");
+    let ids: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"probe-not-possible"), "{ids:?}");
+    assert!(ids.contains(&"https-proxy-speaks-tls"), "{ids:?}");
+    assert_eq!(report["probes"][0]["verdict"], "skipped");
+}
