@@ -1252,3 +1252,73 @@ fn doctor_does_not_fail_what_it_cannot_probe() {
     assert!(ids.contains(&"https-proxy-speaks-tls"), "{ids:?}");
     assert_eq!(report["probes"][0]["verdict"], "skipped");
 }
+
+#[test]
+fn usage_errors_exit_two() {
+    let home = tempdir();
+    for args in [
+        &[
+            "doctor",
+            "--go",
+            "/nonexistent/go",
+            "--ca-file",
+            "/nonexistent/ca.pem",
+        ][..],
+        &[
+            "doctor",
+            "--go",
+            "/nonexistent/go",
+            "--module",
+            "Not A Module",
+        ][..],
+        &["mirrors", "--only-catalog", "--go", "/nonexistent/go"][..],
+        &[
+            "prewarm",
+            "/nonexistent/go.sum",
+            "--proxy",
+            "http://127.0.0.1:9",
+        ][..],
+        &["doctor", "--no-such-flag"][..],
+    ] {
+        let (code, _, err) = run(goxy(home.path()).args(args).env("GOPROXY", "off"));
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(!err.is_empty(), "{args:?} explains itself");
+    }
+}
+
+#[test]
+fn prewarm_progress_bar_only_on_a_terminal() {
+    let have_script = Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have_script {
+        eprintln!("skipping: no script(1) to provide a terminal");
+        return;
+    }
+    let home = tempdir();
+    let fx = module_fixture();
+    std::fs::write(home.path().join("go.sum"), &fx.go_sum).unwrap();
+    let server = static_server(fx.files);
+    let line = format!(
+        "{} prewarm --proxy http://{server} {}",
+        env!("CARGO_BIN_EXE_goxy"),
+        home.path().join("go.sum").display()
+    );
+    let mut script = Command::new("script");
+    script
+        .args(["-qec", &line, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("TERM", "xterm")
+        .env("SHELL", "/bin/sh")
+        .stdin(Stdio::null());
+    let (code, out, err) = run(&mut script);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("2 ok"), "{out}");
+    assert!(
+        out.contains('\x1b'),
+        "the progress bar draws on a terminal:\n{out:?}"
+    );
+}
