@@ -131,7 +131,8 @@ pub fn parse_go_mod_requires(text: &str) -> Result<Vec<Wanted>, String> {
     Ok(out)
 }
 
-/// Reads the input: a go.sum, a go.mod, or a directory with either.
+/// Reads the input: a go.sum, a go.mod (checked against the go.sum beside
+/// it, if any), or a directory with either (go.sum preferred).
 pub fn read_input(input: &Path) -> Result<Vec<Wanted>, String> {
     let file = if input.is_dir() {
         let sum = input.join("go.sum");
@@ -148,10 +149,24 @@ pub fn read_input(input: &Path) -> Result<Vec<Wanted>, String> {
     if file.file_name().is_some_and(|n| n == "go.sum")
         || file.extension().is_some_and(|e| e == "sum")
     {
-        parse_go_sum(&text)
-    } else {
-        parse_go_mod_requires(&text)
+        return parse_go_sum(&text);
     }
+    let mut wanted = parse_go_mod_requires(&text)?;
+    // A go.sum beside the go.mod supplies the hashes to check against.
+    let sum_path = file.with_file_name("go.sum");
+    if let Ok(sum_text) = std::fs::read_to_string(&sum_path) {
+        let sums = parse_go_sum(&sum_text).map_err(|e| format!("{}: {e}", sum_path.display()))?;
+        for w in &mut wanted {
+            if let Some(s) = sums
+                .iter()
+                .find(|s| s.path == w.path && s.version == w.version)
+            {
+                w.mod_h1.clone_from(&s.mod_h1);
+                w.zip_h1.clone_from(&s.zip_h1);
+            }
+        }
+    }
+    Ok(wanted)
 }
 
 /// How fetching one module version went.

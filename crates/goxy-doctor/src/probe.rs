@@ -593,7 +593,7 @@ async fn run_probe(url_str: &str, opts: &ProbeOptions, p: &mut Probe) {
         let chain = seen.lock().map(|c| c.clone()).unwrap_or_default();
         let mut info = chain
             .first()
-            .map(|leaf| describe_cert(leaf, chain.last().unwrap_or(leaf)));
+            .map(|leaf| describe_cert(leaf, chain.last().unwrap_or(leaf), &host));
         match result {
             Err(_) => {
                 p.tls = info;
@@ -871,7 +871,32 @@ const INTERCEPTOR_HINTS: &[&str] = &[
     "firewall",
 ];
 
-fn describe_cert(leaf: &CertificateDer<'_>, top: &CertificateDer<'_>) -> TlsInfo {
+/// A host name that belongs to the public internet (so a self-signed
+/// certificate for it cannot be the real server's): not an IP address, not
+/// loopback, not a single label, not a private-use suffix.
+pub fn is_public_host_name(host: &str) -> bool {
+    let h = host.trim_end_matches('.').to_ascii_lowercase();
+    if h.parse::<std::net::IpAddr>().is_ok() || h.starts_with('[') || !h.contains('.') {
+        return false;
+    }
+    const PRIVATE_SUFFIXES: &[&str] = &[
+        ".local",
+        ".localhost",
+        ".internal",
+        ".intranet",
+        ".lan",
+        ".home",
+        ".home.arpa",
+        ".corp",
+        ".private",
+        ".test",
+        ".example",
+        ".invalid",
+    ];
+    !PRIVATE_SUFFIXES.iter().any(|s| h.ends_with(s))
+}
+
+fn describe_cert(leaf: &CertificateDer<'_>, top: &CertificateDer<'_>, host: &str) -> TlsInfo {
     use x509_parser::prelude::*;
     let Ok((_, cert)) = X509Certificate::from_der(leaf.as_ref()) else {
         return TlsInfo {
@@ -898,8 +923,12 @@ fn describe_cert(leaf: &CertificateDer<'_>, top: &CertificateDer<'_>) -> TlsInfo
     };
     let issuer_is_public_ca = is_public_ca_name(&top_issuer_raw);
     let lower = issuer.to_ascii_lowercase();
+    // Signed by a private CA, or self-signed for a public name, or named
+    // after an inspection product: someone in the middle re-signs traffic.
     let looks_intercepting = !issuer_is_public_ca
-        && (!self_signed || INTERCEPTOR_HINTS.iter().any(|h| lower.contains(h)));
+        && (!self_signed
+            || is_public_host_name(host)
+            || INTERCEPTOR_HINTS.iter().any(|h| lower.contains(h)));
     TlsInfo {
         subject,
         issuer,
@@ -981,6 +1010,7 @@ fn classify_tls_error(
                     "install or update the system CA bundle (ca-certificates), or point SSL_CERT_FILE at a complete bundle".into(),
                 )
             } else if i.self_signed && !i.looks_intercepting {
+                // A self-signed certificate on a private name: most likely the user's own server.
                 (
                     "tls-self-signed",
                     format!("x509: certificate signed by unknown authority: {host} presents a self-signed certificate ({who})"),
@@ -1096,7 +1126,7 @@ mod tests {
             .unwrap()
             .signed_by(&leaf_key, &ca_cert, &ca_key)
             .unwrap();
-        describe_cert(leaf.der(), leaf.der())
+        describe_cert(leaf.der(), leaf.der(), "a.example")
     }
 
     #[test]
@@ -1121,6 +1151,43 @@ mod tests {
         assert!(info.looks_intercepting);
         assert!(!info.self_signed);
         assert!(info.issuer.contains("Example Corp TLS Inspection"));
+    }
+
+    #[test]
+    fn public_host_names() {
+        for public in [
+            "mirror.example.com",
+            "goproxy.example.net",
+            "sum.example.org.",
+        ] {
+            assert!(is_public_host_name(public), "{public}");
+        }
+        for private in [
+            "127.0.0.1",
+            "::1",
+            "[::1]",
+            "localhost",
+            "proxy",
+            "git.corp",
+            "nas.local",
+            "a.home.arpa",
+            "goxy-test.invalid",
+        ] {
+            assert!(!is_public_host_name(private), "{private}");
+        }
+    }
+
+    #[test]
+    fn self_signed_for_a_public_name_looks_intercepting() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["mirror.example.com".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let public = describe_cert(cert.der(), cert.der(), "mirror.example.com");
+        assert!(public.self_signed && public.looks_intercepting);
+        let local = describe_cert(cert.der(), cert.der(), "127.0.0.1");
+        assert!(local.self_signed && !local.looks_intercepting);
     }
 
     #[test]

@@ -922,6 +922,16 @@ fn prewarm_fetches_and_verifies_against_go_sum() {
         out.contains("0 ok, 1 failed to fetch, 1 did not match go.sum"),
         "{out}"
     );
+
+    // A go.mod is checked against the go.sum beside it.
+    let (code, out, _) = run(goxy(home.path())
+        .args(["prewarm", "--proxy", &format!("http://{bad}")])
+        .arg(project.join("go.mod")));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("MISMATCH: example.com/hello@v1.0.0: go.mod hash mismatch"),
+        "{out}"
+    );
 }
 
 #[test]
