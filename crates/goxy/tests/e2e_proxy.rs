@@ -290,3 +290,64 @@ fn go_keeps_working_from_cache_after_upstream_dies() {
         run.stderr
     );
 }
+
+#[test]
+fn go_gets_an_error_for_a_wrong_upstream_zip_and_the_right_sum_after_repair() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let Some(fx) = fixture(tmp.path()) else {
+        return;
+    };
+    let target = ["example.test/dep11@v1.1.0"];
+    let empty = tmp.path().join("empty");
+    let (run, reference) = go_mod_download_json(
+        &tmp.path().join("home-ref"),
+        &file_url(&fx.proxy_dir),
+        &empty,
+        &target,
+    )
+    .expect("run go");
+    assert!(run.success, "reference download: {}", run.stderr);
+    let reference_sum = reference.first().map(|r| r.sum.clone()).unwrap_or_default();
+    assert!(
+        reference_sum.starts_with("h1:"),
+        "reference records: {reference:?}"
+    );
+
+    let upstream = Upstream::start(&fx.proxy_dir).expect("upstream");
+    upstream.set_fault(
+        "/example.test/dep11/@v/v1.1.0.zip",
+        goxy_testkit::Fault::ServeFile("/example.test/dep11/@v/v1.0.0.zip".into()),
+    );
+    let goxy = GoxyProcess::serve(goxy_bin(), &tmp.path().join("cache"), &upstream.url(), &[])
+        .expect("goxy");
+    let (run, records) =
+        go_mod_download_json(&tmp.path().join("home-bad"), &goxy.url, &empty, &target)
+            .expect("run go");
+    assert!(
+        !run.success,
+        "go accepted a download while the upstream served another version's zip"
+    );
+    let err = records
+        .first()
+        .map(|r| r.error.as_str())
+        .unwrap_or_default();
+    assert!(
+        err.contains("502"),
+        "expected goxy's 502 in the go error, got {err:?}"
+    );
+
+    upstream.clear_faults();
+    let (run, records) =
+        go_mod_download_json(&tmp.path().join("home-good"), &goxy.url, &empty, &target)
+            .expect("run go");
+    assert!(
+        run.success,
+        "after repair: {}\ngoxy stderr:\n{}",
+        run.stderr,
+        goxy.stderr()
+    );
+    assert_eq!(
+        records.first().map(|r| r.sum.as_str()),
+        Some(reference_sum.as_str())
+    );
+}
