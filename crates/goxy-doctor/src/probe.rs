@@ -96,6 +96,9 @@ pub struct TlsInfo {
     /// The certificate is signed by a CA that is neither trusted here nor
     /// public: the signature of a TLS-intercepting proxy or antivirus.
     pub looks_intercepting: bool,
+    /// DER of the Name that issued the top of the presented chain.
+    #[serde(skip)]
+    top_issuer_der: Vec<u8>,
 }
 
 /// Everything learnt from probing one URL.
@@ -604,7 +607,10 @@ async fn run_probe(url_str: &str, opts: &ProbeOptions, p: &mut Probe) {
                 p.fail(Step::Tls, t, "tls-timeout", msg, "something on the path accepts connections but does not speak TLS: check HTTPS_PROXY and firewalls");
             }
             Ok(Err(e)) => {
-                let (cause, msg, fix) = classify_tls_error(&e, &host, info.as_mut());
+                let trusted = info
+                    .as_ref()
+                    .is_some_and(|i| chain_reaches_root(i, &opts.roots));
+                let (cause, msg, fix) = classify_tls_error(&e, &host, info.as_mut(), trusted);
                 p.tls = info;
                 p.fail(Step::Tls, t, cause, msg, fix);
             }
@@ -937,6 +943,19 @@ fn describe_cert(leaf: &CertificateDer<'_>, top: &CertificateDer<'_>, host: &str
         self_signed,
         issuer_is_public_ca,
         looks_intercepting,
+        top_issuer_der: top_issuer_raw,
+    }
+}
+
+/// Does the presented chain end at a CA in `roots`? (By issuer name: enough
+/// to tell "untrusted chain" from other certificate faults.)
+fn chain_reaches_root(info: &TlsInfo, roots: &RootCertStore) -> bool {
+    match der_contents(&info.top_issuer_der) {
+        Some(name) => roots
+            .roots
+            .iter()
+            .any(|anchor| anchor.subject.as_ref() == name),
+        None => false,
     }
 }
 
@@ -986,14 +1005,32 @@ fn classify_tls_error(
     e: &std::io::Error,
     host: &str,
     info: Option<&mut TlsInfo>,
+    chain_trusted: bool,
 ) -> (&'static str, String, String) {
-    let cert_err = e
+    let mut cert_err = e
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
         .and_then(|r| match r {
             rustls::Error::InvalidCertificate(c) => Some(c.clone()),
             _ => None,
         });
+    // Other faults (e.g. a CA certificate used as the server's own) on a
+    // chain that no trusted root vouches for: go reports unknown authority.
+    let name_or_time = matches!(
+        cert_err,
+        Some(
+            CertificateError::UnknownIssuer
+                | CertificateError::NotValidForName
+                | CertificateError::NotValidForNameContext { .. }
+                | CertificateError::Expired
+                | CertificateError::ExpiredContext { .. }
+                | CertificateError::NotValidYet
+                | CertificateError::NotValidYetContext { .. }
+        )
+    );
+    if cert_err.is_some() && !name_or_time && !chain_trusted && info.is_some() {
+        cert_err = Some(CertificateError::UnknownIssuer);
+    }
     let who = match &info {
         Some(i) => format!("subject {:?}, issued by {:?}", i.subject, i.issuer),
         None => "no certificate seen".into(),

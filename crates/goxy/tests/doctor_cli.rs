@@ -1332,3 +1332,32 @@ fn prewarm_progress_bar_only_on_a_terminal() {
         "the progress bar draws on a terminal:\n{out:?}"
     );
 }
+
+#[test]
+fn doctor_a_ca_certificate_served_as_the_server_certificate_is_unknown_authority() {
+    // Interception appliances and hand-made certificates often serve a CA
+    // certificate as the server's own; what matters is that no trusted root vouches for it.
+    let home = tempdir();
+    let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Zscaler Root CA");
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let addr = start_server(
+        Some(server_config(vec![cert.der().clone()], &key)),
+        list_handler("v0.1.0\n", true),
+    );
+    let (code, report) = doctor_json(
+        home.path(),
+        &[("GOPROXY", &format!("https://{addr}")), ("GOSUMDB", "off")],
+        &[],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(cause(&report), "tls-unknown-authority", "{report:#}");
+    assert_eq!(
+        report["probes"][0]["probe"]["tls"]["looks_intercepting"],
+        true
+    );
+}
