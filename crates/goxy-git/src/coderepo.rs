@@ -707,19 +707,34 @@ impl CodeRepo {
             self.stat(version).await?;
         }
         let (commit, subdir, _) = self.find_dir(version).await?;
+        let t0 = std::time::Instant::now();
         let archive = self.git.archive(&commit, &subdir, MAX_ZIP_FILE).await?;
-        let mut files = read_archive(&archive, &subdir)?;
-        if !subdir.is_empty() && !files.iter().any(|f| f.name == b"LICENSE") {
-            if let Some(data) = self.git.read_file(&commit, "LICENSE", MAX_GO_MOD).await? {
-                files.push(SourceFile {
-                    name: b"LICENSE".to_vec(),
-                    kind: FileKind::Regular,
-                    data,
-                });
+        let t_archive = t0.elapsed();
+        let license = if subdir.is_empty() {
+            None
+        } else {
+            self.git.read_file(&commit, "LICENSE", MAX_GO_MOD).await?
+        };
+        let (mod_path, version_s) = (self.mod_path.clone(), version.to_string());
+        // Unpacking the archive and deflating the module are CPU work: keep them off the async workers.
+        let built = tokio::task::spawn_blocking(move || {
+            let mut files = read_archive(&archive, &subdir)?;
+            if let Some(data) = license {
+                if !files.iter().any(|f| f.name == b"LICENSE") {
+                    files.push(SourceFile {
+                        name: b"LICENSE".to_vec(),
+                        kind: FileKind::Regular,
+                        data,
+                    });
+                }
             }
-        }
-        zipbuild::create_zip(&self.mod_path, version, &files)
-            .map_err(|e| DirectError::Invalid(format!("create zip: {e}")))
+            zipbuild::create_zip(&mod_path, &version_s, &files)
+                .map_err(|e| DirectError::Invalid(format!("create zip: {e}")))
+        })
+        .await
+        .map_err(|e| DirectError::Io(format!("zip task: {e}")))?;
+        tracing::debug!(target: "goxy_git", archive_ms = t_archive.as_millis() as u64, total_ms = t0.elapsed().as_millis() as u64, "built zip");
+        built
     }
 }
 

@@ -244,10 +244,24 @@ impl GitRepo {
                 })
             }
         };
-        match tokio::time::timeout(self.timeout, work).await {
+        let started = Instant::now();
+        let result = match tokio::time::timeout(self.timeout, work).await {
             Ok(r) => r,
             Err(_) => Err(GitFailure::Timeout),
-        }
+        };
+        // The URL is the only argument that may carry userinfo; log it redacted.
+        let shown: Vec<String> = args
+            .iter()
+            .map(|a| {
+                if *a == self.url {
+                    redact_url(a)
+                } else {
+                    a.to_string()
+                }
+            })
+            .collect();
+        tracing::debug!(target: "goxy_git", args = ?shown, ms = started.elapsed().as_millis() as u64, ok = result.is_ok(), "git");
+        result
     }
 
     async fn ensure_init(&self) -> Result<(), DirectError> {
