@@ -12,7 +12,7 @@
 //!                 "status_meaning": str|null,
 //!                 "probe": { "url": str, "via_proxy": str|null, "status": int|null, "total_ms": int,
 //!                            "redirected_from": [str],
-//!                            "steps": [ { "step": "url"|"dns"|"tcp"|"proxy_connect"|"tls"|"http", "ok": bool, "ms": int, "detail": str } ],
+//!                            "steps": [ { "step": "url"|"dns"|"tcp"|"proxy_tls"|"proxy_connect"|"tls"|"http", "ok": bool, "ms": int, "detail": str } ],
 //!                            "tls": { "subject", "issuer", "dns_names", "not_after", "self_signed", "issuer_is_public_ca", "looks_intercepting" }|null,
 //!                            "failure": { "step": str, "cause": str, "message": str, "fix": str }|null } } ],
 //!   "first_failure": { "cause": str, "message": str, "fix": str }|null }
@@ -20,11 +20,13 @@
 //!
 //! `first_failure.cause` is a finding id (severity error), or one of:
 //! transport `url-invalid`, `url-unsupported`, `dns-timeout`, `dns-failed`,
-//! `tcp-timeout`, `tcp-failed`, `proxy-unsupported`, `proxy-timeout`,
+//! `tcp-timeout`, `tcp-failed`, `proxy-unsupported`, `proxy-not-tls`,
+//! `proxy-tls-unknown-authority`, `proxy-tls-self-signed`, `proxy-tls-wrong-host`,
+//! `proxy-tls-timeout`, `proxy-tls-failed`, `proxy-timeout`,
 //! `proxy-connect-failed`, `proxy-auth-required`, `proxy-connect-refused`,
 //! `tls-config`, `tls-timeout`, `tls-unknown-authority`, `tls-self-signed`,
 //! `tls-missing-system-roots`, `tls-wrong-host`, `tls-expired`,
-//! `tls-not-yet-valid`, `tls-bad-certificate`, `tls-failed`, `http-timeout`,
+//! `tls-not-yet-valid`, `tls-bad-certificate`, `tls-plain-http`, `tls-failed`, `http-timeout`,
 //! `http-failed`, `redirect-insecure`, `redirect-loop`; answers `http-401`,
 //! `http-403`, `http-407`, `http-429`, `http-5xx`, `http-status`,
 //! `proxy-not-found`, `no-source`; checksum database `sumdb-unavailable`,

@@ -46,6 +46,7 @@ pub enum Step {
     Url,
     Dns,
     Tcp,
+    ProxyTls,
     ProxyConnect,
     Tls,
     Http,
@@ -57,6 +58,7 @@ impl Step {
             Step::Url => "url",
             Step::Dns => "dns",
             Step::Tcp => "tcp",
+            Step::ProxyTls => "proxy-tls",
             Step::ProxyConnect => "proxy-connect",
             Step::Tls => "tls",
             Step::Http => "http",
@@ -420,9 +422,9 @@ async fn run_probe(url_str: &str, opts: &ProbeOptions, p: &mut Probe) {
     let (connect_host, connect_port) = match &proxy {
         Some(px) => {
             p.via_proxy = Some(px.as_str().trim_end_matches('/').to_string());
-            if px.scheme() != "http" {
+            if !matches!(px.scheme(), "http" | "https") {
                 let msg = format!(
-                    "proxy {px} uses scheme {:?}; doctor probes only http:// proxies",
+                    "proxy {px} uses scheme {:?}; doctor probes only http:// and https:// proxies",
                     px.scheme()
                 );
                 return p.fail(
@@ -498,7 +500,7 @@ async fn run_probe(url_str: &str, opts: &ProbeOptions, p: &mut Probe) {
             }
         }
     }
-    let Some((mut tcp, addr)) = stream else {
+    let Some((tcp, addr)) = stream else {
         let what = if proxy.is_some() {
             "the HTTP proxy"
         } else {
@@ -512,12 +514,25 @@ async fn run_probe(url_str: &str, opts: &ProbeOptions, p: &mut Probe) {
     };
     p.ok(Step::Tcp, t, format!("connected to {addr}"));
     let _ = tcp.set_nodelay(true);
+    let mut stream: BoxIo = Box::new(tcp);
+
+    // TLS to the proxy itself, for https:// proxies.
+    if let Some(px) = proxy.as_ref().filter(|px| px.scheme() == "https") {
+        let proxy_host = px.host_str().unwrap_or("").to_string();
+        match tls_step(stream, &proxy_host, Step::ProxyTls, opts, p).await {
+            Some((tls, _)) => stream = Box::new(tls),
+            None => return,
+        }
+    }
 
     // Proxy CONNECT tunnel for https targets.
     if let (Some(px), "https") = (&proxy, url.scheme()) {
         let t = Instant::now();
-        match tokio::time::timeout(opts.step_timeout, proxy_connect(&mut tcp, px, &host, port))
-            .await
+        match tokio::time::timeout(
+            opts.step_timeout,
+            proxy_connect(&mut stream, px, &host, port),
+        )
+        .await
         {
             Err(_) => {
                 let msg = format!(
@@ -564,68 +579,125 @@ async fn run_probe(url_str: &str, opts: &ProbeOptions, p: &mut Probe) {
     }
 
     if url.scheme() == "https" {
-        let t = Instant::now();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let config = match client_config(opts, seen.clone()) {
-            Ok(c) => c,
-            Err(e) => {
-                return p.fail(
-                    Step::Tls,
-                    t,
-                    "tls-config",
-                    e,
-                    "check --ca-file / SSL_CERT_FILE",
-                )
-            }
-        };
-        let server_name = match ServerName::try_from(bare_host(&host)) {
-            Ok(n) => n.to_owned(),
-            Err(e) => {
-                return p.fail(
-                    Step::Tls,
-                    t,
-                    "tls-failed",
-                    format!("{host} is not a valid TLS server name: {e}"),
-                    "fix the host name",
-                )
-            }
-        };
-        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-        let result =
-            tokio::time::timeout(opts.step_timeout, connector.connect(server_name, tcp)).await;
-        let chain = seen.lock().map(|c| c.clone()).unwrap_or_default();
-        let mut info = chain
-            .first()
-            .map(|leaf| describe_cert(leaf, chain.last().unwrap_or(leaf), &host));
-        match result {
-            Err(_) => {
-                p.tls = info;
-                let msg = format!(
-                    "TLS handshake with {host} did not finish within {} ms",
-                    opts.step_timeout.as_millis()
-                );
-                p.fail(Step::Tls, t, "tls-timeout", msg, "something on the path accepts connections but does not speak TLS: check HTTPS_PROXY and firewalls");
-            }
-            Ok(Err(e)) => {
-                let trusted = info
-                    .as_ref()
-                    .is_some_and(|i| chain_reaches_root(i, &opts.roots));
-                let (cause, msg, fix) = classify_tls_error(&e, &host, info.as_mut(), trusted);
-                p.tls = info;
-                p.fail(Step::Tls, t, cause, msg, fix);
-            }
-            Ok(Ok(tls)) => {
-                let detail = match &info {
-                    Some(i) => format!("verified; subject {}, issuer {}", i.subject, i.issuer),
-                    None => "verified".into(),
-                };
-                p.tls = info;
-                p.ok(Step::Tls, t, detail);
-                http_step(tls, &url, false, opts, p).await;
-            }
+        if let Some((tls, info)) = tls_step(stream, &host, Step::Tls, opts, p).await {
+            p.tls = info;
+            http_step(tls, &url, false, opts, p).await;
         }
     } else {
-        http_step(tcp, &url, proxy.is_some(), opts, p).await;
+        http_step(stream, &url, proxy.is_some(), opts, p).await;
+    }
+}
+
+/// Any byte stream the probe can run over (TCP, TLS, TLS inside a tunnel).
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+type BoxIo = Box<dyn Io>;
+
+/// A timed TLS handshake with `host` over `stream`, verifying the chain.
+/// On failure records the root cause (and, for the target, the certificate).
+async fn tls_step(
+    stream: BoxIo,
+    host: &str,
+    step: Step,
+    opts: &ProbeOptions,
+    p: &mut Probe,
+) -> Option<(tokio_rustls::client::TlsStream<BoxIo>, Option<TlsInfo>)> {
+    let t = Instant::now();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let config = match client_config(opts, seen.clone()) {
+        Ok(c) => c,
+        Err(e) => {
+            p.fail(step, t, "tls-config", e, "check --ca-file / SSL_CERT_FILE");
+            return None;
+        }
+    };
+    let server_name = match ServerName::try_from(bare_host(host)) {
+        Ok(n) => n.to_owned(),
+        Err(e) => {
+            let msg = format!("{host} is not a valid TLS server name: {e}");
+            p.fail(step, t, "tls-failed", msg, "fix the host name");
+            return None;
+        }
+    };
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let result =
+        tokio::time::timeout(opts.step_timeout, connector.connect(server_name, stream)).await;
+    let chain = seen.lock().map(|c| c.clone()).unwrap_or_default();
+    let mut info = chain
+        .first()
+        .map(|leaf| describe_cert(leaf, chain.last().unwrap_or(leaf), host));
+    let who = if step == Step::ProxyTls {
+        "the proxy "
+    } else {
+        ""
+    };
+    match result {
+        Err(_) => {
+            let msg = format!(
+                "TLS handshake with {who}{host} did not finish within {} ms",
+                opts.step_timeout.as_millis()
+            );
+            if step == Step::Tls {
+                p.tls = info;
+            }
+            let cause = if step == Step::ProxyTls {
+                "proxy-tls-timeout"
+            } else {
+                "tls-timeout"
+            };
+            p.fail(step, t, cause, msg, "something on the path accepts connections but does not speak TLS: check HTTPS_PROXY and firewalls");
+            None
+        }
+        Ok(Err(e)) => {
+            let plain_http = e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                .is_some_and(|r| matches!(r, rustls::Error::InvalidMessage(_)));
+            if step == Step::Tls && plain_http {
+                let msg = format!("{host} answered in plain HTTP on an https:// URL");
+                p.fail(step, t, "tls-plain-http", msg, "point GOPROXY at the server's TLS port, or use http:// if it only serves plain http (on a trusted network)");
+                return None;
+            }
+            if step == Step::ProxyTls && plain_http {
+                let msg = format!("the proxy {host} answered in plain HTTP, not TLS (go fails with \"server gave HTTP response to HTTPS client\")");
+                p.fail(step, t, "proxy-not-tls", msg, "write the proxy as http://host:port in HTTPS_PROXY: https traffic is still tunnelled and encrypted end to end");
+                return None;
+            }
+            let trusted = info
+                .as_ref()
+                .is_some_and(|i| chain_reaches_root(i, &opts.roots));
+            let (cause, msg, fix) = classify_tls_error(&e, host, info.as_mut(), trusted);
+            let msg = format!("{who}{msg}");
+            let cause = if step == Step::ProxyTls {
+                proxy_cause(cause)
+            } else {
+                cause
+            };
+            if step == Step::Tls {
+                p.tls = info;
+            }
+            p.fail(step, t, cause, msg, fix);
+            None
+        }
+        Ok(Ok(tls)) => {
+            let detail = match &info {
+                Some(i) => format!("verified; subject {}, issuer {}", i.subject, i.issuer),
+                None => "verified".into(),
+            };
+            p.ok(step, t, detail);
+            Some((tls, info))
+        }
+    }
+}
+
+/// The proxy-hop variant of a TLS cause id.
+fn proxy_cause(cause: &'static str) -> &'static str {
+    match cause {
+        "tls-unknown-authority" => "proxy-tls-unknown-authority",
+        "tls-self-signed" => "proxy-tls-self-signed",
+        "tls-wrong-host" => "proxy-tls-wrong-host",
+        "tls-timeout" => "proxy-tls-timeout",
+        _ => "proxy-tls-failed",
     }
 }
 
@@ -635,8 +707,8 @@ fn bare_host(host: &str) -> String {
         .to_string()
 }
 
-async fn proxy_connect(
-    tcp: &mut TcpStream,
+async fn proxy_connect<S: AsyncRead + AsyncWrite + Unpin>(
+    tcp: &mut S,
     proxy: &url::Url,
     host: &str,
     port: u16,

@@ -70,11 +70,22 @@ fn start_server(tls: Option<Arc<rustls::ServerConfig>>, handler: Handler) -> Soc
     addr
 }
 
-async fn read_head<S: AsyncRead + Unpin>(s: &mut S) -> Option<String> {
+/// Reads a request head. Like real HTTP servers, answers 400 at once to
+/// anything that does not start like a request (e.g. a TLS ClientHello).
+async fn read_head<S: AsyncRead + AsyncWrite + Unpin>(s: &mut S) -> Option<String> {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
         if head.len() > 65536 || s.read(&mut byte).await.ok()? == 0 {
+            return None;
+        }
+        if head.is_empty() && !byte[0].is_ascii_uppercase() {
+            let _ = s
+                .write_all(
+                    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                )
+                .await;
+            let _ = s.shutdown().await;
             return None;
         }
         head.extend_from_slice(&byte);
@@ -114,6 +125,15 @@ async fn serve_one<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, handler: Handler
 
 /// A proxy answering `CONNECT` with `connect_status`, tunnelling to `backend` on 200.
 fn start_connect_proxy(connect_status: u16, backend: SocketAddr) -> SocketAddr {
+    start_connect_proxy_with(connect_status, backend, None)
+}
+
+/// A CONNECT proxy; with `tls`, the proxy itself speaks TLS (an https:// proxy).
+fn start_connect_proxy_with(
+    connect_status: u16,
+    backend: SocketAddr,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> SocketAddr {
     let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     std_listener.set_nonblocking(true).expect("nonblocking");
     let addr = std_listener.local_addr().expect("addr");
@@ -125,30 +145,46 @@ fn start_connect_proxy(connect_status: u16, backend: SocketAddr) -> SocketAddr {
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(std_listener).expect("listener");
             loop {
-                let Ok((mut client, _)) = listener.accept().await else {
+                let Ok((client, _)) = listener.accept().await else {
                     continue;
                 };
+                let tls = tls.clone();
                 tokio::spawn(async move {
-                    let Some(head) = read_head(&mut client).await else {
-                        return;
-                    };
-                    if !head.starts_with("CONNECT ") {
-                        return;
-                    }
-                    let answer =
-                        format!("HTTP/1.1 {connect_status} X\r\nContent-Length: 0\r\n\r\n");
-                    let _ = client.write_all(answer.as_bytes()).await;
-                    if connect_status != 200 {
-                        return;
-                    }
-                    if let Ok(mut upstream) = tokio::net::TcpStream::connect(backend).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                    match tls {
+                        Some(cfg) => {
+                            let acceptor = tokio_rustls::TlsAcceptor::from(cfg);
+                            if let Ok(s) = acceptor.accept(client).await {
+                                tunnel(s, connect_status, backend).await;
+                            }
+                        }
+                        None => tunnel(client, connect_status, backend).await,
                     }
                 });
             }
         });
     });
     addr
+}
+
+async fn tunnel<S: AsyncRead + AsyncWrite + Unpin>(
+    mut client: S,
+    connect_status: u16,
+    backend: SocketAddr,
+) {
+    let Some(head) = read_head(&mut client).await else {
+        return;
+    };
+    if !head.starts_with("CONNECT ") {
+        return;
+    }
+    let answer = format!("HTTP/1.1 {connect_status} X\r\nContent-Length: 0\r\n\r\n");
+    let _ = client.write_all(answer.as_bytes()).await;
+    if connect_status != 200 {
+        return;
+    }
+    if let Ok(mut upstream) = tokio::net::TcpStream::connect(backend).await {
+        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+    }
 }
 
 fn closed_port() -> u16 {
@@ -1248,7 +1284,7 @@ fn doctor_does_not_fail_what_it_cannot_probe() {
     let env = [
         ("GOPROXY", "https://goxy-test.invalid"),
         ("GOSUMDB", "off"),
-        ("HTTPS_PROXY", "https://127.0.0.1:9"),
+        ("HTTPS_PROXY", "socks5://127.0.0.1:9"),
     ];
     let (code, report) = doctor_json(home.path(), &env, &[]);
     assert_eq!(code, 0, "{report:#}");
@@ -1259,8 +1295,76 @@ fn doctor_does_not_fail_what_it_cannot_probe() {
         .map(|f| f["id"].as_str().unwrap())
         .collect();
     assert!(ids.contains(&"probe-not-possible"), "{ids:?}");
-    assert!(ids.contains(&"https-proxy-speaks-tls"), "{ids:?}");
     assert_eq!(report["probes"][0]["verdict"], "skipped");
+}
+
+#[test]
+fn doctor_https_proxies_tls_to_the_proxy_then_the_tunnel() {
+    let home = tempdir();
+    let ca = make_ca("Test Root");
+    let ca_file = home.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.cert.pem()).unwrap();
+    let backend = start_server(
+        Some(tls_for(&["goxy-test.invalid"], Some(&ca))),
+        list_handler("v0.1.0\n", true),
+    );
+    let ca_arg = ["--ca-file", ca_file.to_str().unwrap()];
+
+    // A real https:// proxy: TLS to the proxy, CONNECT inside it, TLS to the target inside that.
+    let tls_proxy =
+        start_connect_proxy_with(200, backend, Some(tls_for(&["127.0.0.1"], Some(&ca))));
+    let proxy_url = format!("https://{tls_proxy}");
+    let env = [
+        ("GOPROXY", "https://goxy-test.invalid"),
+        ("GOSUMDB", "off"),
+        ("HTTPS_PROXY", proxy_url.as_str()),
+    ];
+    let (code, report) = doctor_json(home.path(), &env, &ca_arg);
+    assert_eq!(code, 0, "{report:#}");
+    let steps: Vec<&str> = report["probes"][0]["probe"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        vec!["dns", "tcp", "proxy_tls", "proxy_connect", "tls", "http"]
+    );
+
+    // The common mistake: https:// for a proxy that speaks plain http.
+    let plain_proxy = start_connect_proxy(200, backend);
+    let proxy_url = format!("https://{plain_proxy}");
+    let env = [
+        ("GOPROXY", "https://goxy-test.invalid"),
+        ("GOSUMDB", "off"),
+        ("HTTPS_PROXY", proxy_url.as_str()),
+    ];
+    let (code, report) = doctor_json(home.path(), &env, &ca_arg);
+    assert_eq!(code, 1);
+    assert_eq!(cause(&report), "proxy-not-tls", "{report:#}");
+    assert!(report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["id"] == "https-proxy-speaks-tls"));
+    assert!(report["first_failure"]["fix"]
+        .as_str()
+        .unwrap()
+        .contains("http://host:port"));
+}
+
+#[test]
+fn doctor_plain_http_on_an_https_url() {
+    let home = tempdir();
+    let plain = start_server(None, list_handler("v0.1.0\n", true));
+    let (code, report) = doctor_json(
+        home.path(),
+        &[("GOPROXY", &format!("https://{plain}")), ("GOSUMDB", "off")],
+        &[],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(cause(&report), "tls-plain-http", "{report:#}");
 }
 
 #[test]
