@@ -13,5 +13,5 @@ pub mod validate;
 pub use chain::{Chain, DirectSource, FetchError, Payload, Provenance, Want};
 pub use flight::Flights;
 pub use health::{CircuitState, HealthSnapshot};
-pub use http::{HttpClient, HttpConfig, ProxyEnv, Timeouts};
+pub use http::{HttpClient, HttpConfig, HttpError, Phase, ProxyEnv, Timeouts};
 pub use proxylist::{Entry, EntryKind, FallThrough};
