@@ -21,8 +21,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Blobs at least this large are memory-mapped instead of read.
-const MMAP_THRESHOLD: u64 = 64 * 1024;
+use crate::MMAP_THRESHOLD;
 
 pub struct DiskStore {
     root: PathBuf,

@@ -17,6 +17,10 @@
 
 mod disk;
 
+/// Blobs at least this large are memory-mapped when read, so their bytes live
+/// in the page cache rather than on the heap.
+pub const MMAP_THRESHOLD: u64 = 64 * 1024;
+
 pub use disk::DiskStore;
 
 use bytes::Bytes;
