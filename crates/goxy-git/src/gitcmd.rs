@@ -30,6 +30,8 @@ pub struct GitNet {
     pub ssh_key: Option<PathBuf>,
     /// Skip TLS verification (only for hosts matching an insecure pattern).
     pub tls_insecure: bool,
+    /// PATH for git and ssh (None: goxy's own).
+    pub path_env: Option<std::ffi::OsString>,
 }
 
 impl std::fmt::Debug for GitNet {
@@ -116,8 +118,15 @@ impl GitRepo {
     fn command(&self, git_dir: &Path) -> Command {
         let mut cmd = Command::new("git");
         cmd.env_clear();
-        if let Some(path) = std::env::var_os("PATH") {
-            cmd.env("PATH", path);
+        match &self.net.path_env {
+            Some(path) => {
+                cmd.env("PATH", path);
+            }
+            None => {
+                if let Some(path) = std::env::var_os("PATH") {
+                    cmd.env("PATH", path);
+                }
+            }
         }
         cmd.env("HOME", &self.home)
             .env("GIT_DIR", git_dir)

@@ -335,6 +335,9 @@ pub struct DirectConfig {
     pub http_timeout: Duration,
     /// How long a discovered repository root is reused.
     pub discovery_ttl: Duration,
+    /// PATH for the `git` (and `ssh`) processes goxy runs; None inherits goxy's.
+    /// Nothing else is ever executed — in particular never `go`.
+    pub git_path_env: Option<std::ffi::OsString>,
 }
 
 impl DirectConfig {
@@ -351,6 +354,7 @@ impl DirectConfig {
             git_timeout: Duration::from_secs(600),
             http_timeout: Duration::from_secs(30),
             discovery_ttl: Duration::from_secs(600),
+            git_path_env: None,
         }
     }
 }
@@ -714,6 +718,7 @@ impl DirectFetcher {
         let mut net = GitNet {
             allow_protocol: scheme.to_string(),
             tls_insecure: self.inner.egress.insecure_for(module),
+            path_env: self.inner.cfg.git_path_env.clone(),
             ..GitNet::default()
         };
         if scheme == "ssh" {

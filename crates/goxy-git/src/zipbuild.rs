@@ -369,6 +369,29 @@ mod tests {
     }
 
     #[test]
+    fn go_mod_and_license_size_limits() {
+        let big = vec![b'x'; (MAX_GO_MOD + 1) as usize];
+        for name in ["go.mod", "LICENSE"] {
+            let files = [SourceFile {
+                name: name.as_bytes().to_vec(),
+                kind: FileKind::Regular,
+                data: big.clone(),
+            }];
+            assert!(
+                select_files(&files).is_err(),
+                "{name} over 16 MiB must fail"
+            );
+        }
+        // The limit is for the root files only.
+        let files = [SourceFile {
+            name: b"sub/LICENSE".to_vec(),
+            kind: FileKind::Regular,
+            data: big,
+        }];
+        assert!(select_files(&files).is_ok());
+    }
+
+    #[test]
     fn zip_has_only_prefixed_file_entries() {
         let z = create_zip(
             "example.com/M",

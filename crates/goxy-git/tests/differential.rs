@@ -696,7 +696,28 @@ async fn goxy_matches_go_mod_download_direct() {
     let home = tmp.path().join("gohome");
     let cwd = tmp.path().join("cwd");
     std::fs::create_dir_all(&cwd).expect("mkdir");
+    // goxy's side runs with a PATH that has git but no go: the fetcher never needs a toolchain.
+    let git_bin = std::path::PathBuf::from(
+        String::from_utf8_lossy(
+            &std::process::Command::new("sh")
+                .args(["-c", "command -v git"])
+                .output()
+                .expect("sh")
+                .stdout,
+        )
+        .trim(),
+    );
+    let git_dir = git_bin.parent().expect("git directory").to_path_buf();
+    let path_without_go = std::env::join_paths([git_dir.clone(), "/bin".into()]).expect("PATH");
+    for dir in [git_dir.as_path(), Path::new("/bin")] {
+        assert!(
+            !dir.join("go").exists(),
+            "{} holds a go binary; pick another PATH for the test",
+            dir.display()
+        );
+    }
     let fetcher = DirectFetcher::new(DirectConfig {
+        git_path_env: Some(path_without_go),
         insecure: IP.to_string(),
         allow_private_addresses: true,
         credentials: Credentials::default(),
