@@ -75,6 +75,21 @@ pub fn analyze(cfg: &GoConfig) -> Vec<Finding> {
             ));
         }
     }
+    for (key, instead) in crate::goenv::IGNORED_VARS {
+        let set_in = if cfg.environment.get(*key).is_some_and(|v| !v.is_empty()) {
+            "the environment"
+        } else if cfg.goenv_file.get(*key).is_some_and(|v| !v.is_empty()) {
+            "the GOENV file"
+        } else {
+            continue;
+        };
+        out.push(Finding::new(
+            "ignored-variable",
+            Severity::Warning,
+            format!("{key} is set in {set_in}, but go does not read it: it has no effect"),
+            format!("remove it and use {instead}"),
+        ));
+    }
     if cfg.value("GO111MODULE") == "off" {
         out.push(Finding::new(
             "go111module-off",
@@ -458,6 +473,19 @@ mod tests {
             ids(&cfg(&[("GOPROXY", "gopher://x")], &[])),
             vec!["goproxy-invalid"]
         );
+    }
+
+    #[test]
+    fn variables_go_ignores() {
+        assert_eq!(
+            ids(&cfg(&[("GONOSUMCHECK", "1")], &[])),
+            vec!["ignored-variable"]
+        );
+        assert_eq!(
+            ids(&cfg(&[], &[("GO_PROXY", "https://x.example")])),
+            vec!["ignored-variable"]
+        );
+        assert!(ids(&cfg(&[("GONOSUMCHECK", "")], &[])).is_empty());
     }
 
     #[test]

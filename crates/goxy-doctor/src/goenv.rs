@@ -23,6 +23,19 @@ pub const GO_VARS: &[&str] = &[
     "GOVCS",
 ];
 
+/// Variables old posts recommend that current `go` ignores (or that are
+/// misspellings of real ones), with what to use instead.
+pub const IGNORED_VARS: &[(&str, &str)] = &[
+    (
+        "GONOSUMCHECK",
+        "GONOSUMDB (for private modules) or GOFLAGS=-mod=mod",
+    ),
+    ("GONOVERIFY", "GONOSUMDB or GOPRIVATE"),
+    ("GO_PROXY", "GOPROXY"),
+    ("GOPROXY_URL", "GOPROXY"),
+    ("GOSUMDB_URL", "GOSUMDB=\"<name>+<key> <url>\""),
+];
+
 /// Network variables that change how `go` reaches a proxy.
 pub const NET_VARS: &[&str] = &[
     "HTTPS_PROXY",
@@ -206,7 +219,13 @@ pub async fn go_rejects(go: &str, timeout: Duration) -> Option<String> {
 pub async fn load(go: Option<&str>) -> GoConfig {
     let getenv = |k: &str| std::env::var(k).ok();
     let mut environment = BTreeMap::new();
-    for key in GO_VARS.iter().chain(NET_VARS).chain(["GOENV"].iter()) {
+    let ignored = IGNORED_VARS.iter().map(|(k, _)| k);
+    for key in GO_VARS
+        .iter()
+        .chain(NET_VARS)
+        .chain(["GOENV"].iter())
+        .chain(ignored)
+    {
         if let Ok(v) = std::env::var(key) {
             environment.insert((*key).to_string(), v);
         }

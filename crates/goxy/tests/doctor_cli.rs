@@ -631,6 +631,7 @@ fn doctor_config_traps() {
         ("GOSUMDB", "off"),
         ("GOFLAGS", "-insecure"),
         ("GONOSUMDB", "other.example"),
+        ("GONOSUMCHECK", "1"),
     ];
     let (code, report) = doctor_json(home.path(), &env, &[]);
     assert_eq!(code, 1, "a removed flag in GOFLAGS breaks every go command");
@@ -646,6 +647,7 @@ fn doctor_config_traps() {
         "goflags-removed-flag",
         "gosumdb-off",
         "goprivate-not-in-gonosumdb",
+        "ignored-variable",
     ] {
         assert!(ids.contains(&want), "missing {want} in {ids:?}");
     }
