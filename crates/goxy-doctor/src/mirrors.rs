@@ -644,7 +644,16 @@ pub async fn apply(
     for (k, v) in changes {
         cmd.arg(format!("{k}={v}"));
     }
-    match cmd.output().await {
+    cmd.kill_on_drop(true);
+    let output = match tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output()).await
+    {
+        Ok(r) => r,
+        Err(_) => {
+            eprintln!("goxy mirrors: {go} env -w did not finish within 60 s");
+            return 2;
+        }
+    };
+    match output {
         Ok(out) if out.status.success() => {
             // go env -w prints a warning when the environment overrides the file.
             let warn = String::from_utf8_lossy(&out.stderr);
