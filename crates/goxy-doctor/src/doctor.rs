@@ -155,11 +155,8 @@ pub async fn diagnose(
             .map(|(u, _)| probe_owned(format!("{u}/{escaped_module}/@v/list"), opts)),
     )
     .await;
-    let mut by_url: BTreeMap<String, Probe> = urls
-        .iter()
-        .map(|(u, _)| u.clone())
-        .zip(proxy_probes)
-        .collect();
+    // In GOPROXY order, one per probed entry (duplicates included).
+    let mut proxy_probes = proxy_probes.into_iter();
 
     let mut module_fetch: Option<Result<String, RootCause>> = None;
     for entry in &entries {
@@ -184,9 +181,12 @@ pub async fn diagnose(
                 url,
                 fallback_on_any_error,
             } => {
-                let Some(p) = by_url.remove(url) else {
-                    // file:// entries: not probed over the network.
+                if url.starts_with("file:") {
+                    // A local directory: nothing to probe over the network.
                     module_fetch.get_or_insert(Ok(format!("{url} (file proxy, not probed)")));
+                    break;
+                }
+                let Some(p) = proxy_probes.next() else {
                     break;
                 };
                 let (verdict, cause) = judge_proxy(&p, *fallback_on_any_error, module);
@@ -226,6 +226,15 @@ pub async fn diagnose(
                         module_fetch = Some(Err(cause.unwrap_or_else(|| unknown_cause(url))))
                     }
                     _ => {
+                        if let Some(c) = cause.as_ref().filter(|c| c.cause != "proxy-not-found") {
+                            // go survives this thanks to `|`, but pays for it on every fetch.
+                            findings.push(Finding::new(
+                                "proxy-entry-failing",
+                                Severity::Warning,
+                                format!("{url} fails ({}); go falls through to the next entry after `|`, slowing every fetch", c.message),
+                                format!("fix or remove {url}: {}", c.fix),
+                            ));
+                        }
                         // Remember why we fell through, in case nothing after it works.
                         last_fall_through = cause.or(last_fall_through);
                     }

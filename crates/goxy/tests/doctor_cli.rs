@@ -407,6 +407,14 @@ fn doctor_403_after_pipe_falls_through_to_next_entry() {
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["probes"][0]["verdict"], "fall_through");
     assert_eq!(report["probes"][1]["verdict"], "ok");
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == "proxy-entry-failing"),
+        "the failing first entry is still worth a warning"
+    );
     // With a comma, 403 is terminal.
     let goproxy = format!("http://{bad},http://{good}");
     let (code, report) = doctor_json(
@@ -1221,8 +1229,9 @@ fn env_uses_the_measured_mirrors() {
 fn doctor_not_found_fails_only_for_a_module_you_need() {
     let home = tempdir();
     let empty = start_server(None, Arc::new(|_: &str| reply(404, "not found")));
+    // Listed twice: each entry is probed and walked, as go would.
     let env = [
-        ("GOPROXY", format!("http://{empty}")),
+        ("GOPROXY", format!("http://{empty},http://{empty}")),
         ("GOSUMDB", "off".to_string()),
     ];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -1231,6 +1240,8 @@ fn doctor_not_found_fails_only_for_a_module_you_need() {
         code, 0,
         "a reachable proxy without the default probe module is fine: {report:#}"
     );
+    assert_eq!(report["probes"].as_array().unwrap().len(), 2);
+    assert_eq!(report["probes"][1]["verdict"], "fall_through");
     assert!(report["findings"]
         .as_array()
         .unwrap()
