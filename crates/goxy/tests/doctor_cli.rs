@@ -1478,3 +1478,27 @@ fn doctor_a_ca_certificate_served_as_the_server_certificate_is_unknown_authority
         true
     );
 }
+
+#[test]
+fn doctor_sends_plain_http_through_http_proxy() {
+    let home = tempdir();
+    // The proxy answers absolute-form requests itself (as a caching proxy would).
+    let proxy = start_server(None, list_handler("v0.1.0\n", true));
+    let proxy_url = format!("http://{proxy}");
+    let env = [
+        ("GOPROXY", "http://goxy-test.invalid"),
+        ("GOSUMDB", "off"),
+        ("HTTP_PROXY", proxy_url.as_str()),
+        ("HTTPS_PROXY", proxy_url.as_str()),
+    ];
+    let (code, report) = doctor_json(home.path(), &env, &[]);
+    assert_eq!(code, 0, "{report:#}");
+    let probe = &report["probes"][0]["probe"];
+    assert_eq!(probe["via_proxy"], proxy_url);
+    assert_eq!(probe["status"], 200);
+    assert!(report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["id"] == "goproxy-not-https"));
+}
