@@ -59,7 +59,7 @@ mod semver;
 mod zipbuild;
 
 pub use discovery::{is_private_ip, RepoRoot};
-pub use zipbuild::{hash1, hash_go_mod};
+pub use zipbuild::hash_go_mod;
 
 use base64::Engine as _;
 use coderepo::CodeRepo;

@@ -176,7 +176,8 @@ impl ModProxy<'_> {
             }
             entries.push((name, data));
         }
-        let h1 = crate::hash1(entries.iter().map(|(n, d)| (n.as_str(), d.as_slice())));
+        let h1 = crate::zipbuild::hash1(entries.iter().map(|(n, d)| (n.as_str(), d.as_slice())))
+            .map_err(|e| DirectError::Upstream(format!("module proxy zip: {e}")))?;
         Ok((bytes, h1))
     }
 }
