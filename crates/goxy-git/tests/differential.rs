@@ -528,6 +528,21 @@ fn build_fixtures(server: &Server, root: &Path, work: &Path) -> Vec<Case> {
     c.list = Some(vec![]);
     cases.push(c);
 
+    // 34. Unicode: KELVIN SIGN folds to k (collision); a non-letter symbol is an invalid name.
+    let mut r = new("unicodefold");
+    r.write("go.mod", &gomod("unicodefold", "1.21"))
+        .write("k.go", "package m\n");
+    r.commit("one");
+    r.tag("v1.0.0");
+    r.write("\u{212A}.go", "package m\n");
+    r.commit("kelvin");
+    r.tag("v1.1.0");
+    r.remove("\u{212A}.go");
+    r.write("\u{2603}.go", "package m\n");
+    r.commit("snowman");
+    r.tag("v1.2.0");
+    cases.push(case("unicodefold", &["v1.0.0", "v1.1.0", "v1.2.0"]));
+
     // 33. VCS qualifier form: module path `<host>/qual.git[/sub]`, repository probed by scheme.
     let mut r = Repo::new(root, work, "qual");
     r.write("go.mod", &gomod("qual.git", "1.21"))
