@@ -339,3 +339,100 @@ async fn go_import_mod_entry_uses_the_named_proxy() {
         );
     }
 }
+
+/// Hostile repository content and hostile queries run nothing and write nothing:
+/// filter drivers and submodule URLs are inert, option-shaped versions never reach git.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_content_and_queries_are_inert() {
+    const HIP: &str = "127.0.0.79";
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().join("srv");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    let Some(server) = Server::start(HIP, &root) else {
+        return;
+    };
+    let canary = tmp.path().join("pwned");
+    let c = canary.display().to_string();
+    server.add_import(&format!("{HIP}/evil"), "evil.git", "");
+    let mut r = Repo::new(&root, &tmp.path().join("work"), "evil.git");
+    r.write("go.mod", &format!("module {HIP}/evil\n"));
+    r.write(".gitattributes", "* filter=evil diff=evil\n*.go ident\n");
+    r.write(
+        ".gitmodules",
+        &format!("[submodule \"s\"]\n\tpath = s\n\turl = ext::sh -c touch% {c}\n"),
+    );
+    r.write("a.go", "package evil // $Id$\n");
+    r.symlink("secret", "/proc/self/environ");
+    r.symlink("netrc", "../../../../root/.netrc");
+    let inner = r.commit("one");
+    r.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("160000,{inner},s"),
+    ]);
+    r.git(&["commit", "-q", "-m", "submodule"]);
+    r.tag("v1.0.0");
+
+    let f = DirectFetcher::new(DirectConfig {
+        insecure: HIP.into(),
+        allow_private_addresses: true,
+        credentials: Credentials::default(),
+        ..DirectConfig::new(tmp.path().join("cache"))
+    })
+    .expect("fetcher");
+    let module = format!("{HIP}/evil");
+    let zip = f.zip(&module, "v1.0.0").await.expect("zip");
+    let mut names = Vec::new();
+    let mut ar = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("zip");
+    for i in 0..ar.len() {
+        names.push(ar.by_index(i).expect("entry").name().to_string());
+    }
+    names.sort();
+    let p = format!("{module}@v1.0.0/");
+    assert_eq!(
+        names,
+        [
+            format!("{p}.gitattributes"),
+            format!("{p}.gitmodules"),
+            format!("{p}a.go"),
+            format!("{p}go.mod")
+        ]
+    );
+    let mut a = String::new();
+    std::io::Read::read_to_string(&mut ar.by_name(&format!("{p}a.go")).expect("a.go"), &mut a)
+        .expect("read");
+    // cmd/go's archive applies `ident`; goxy must produce what go produces (checked by the
+    // differential suite for eol); here only that nothing outside the repository leaked in.
+    assert!(
+        !a.contains("HOME=") && !a.contains("PATH="),
+        "environment leaked into the zip"
+    );
+
+    for q in [
+        "--output=/tmp/goxy-p",
+        "-oProxyCommand=touch /tmp/goxy-p",
+        "--upload-pack=touch /tmp/goxy-p",
+        "$(id)",
+        "`id`",
+        "v1.0.0\n",
+        "../../etc/passwd",
+    ] {
+        let e = f.stat(&module, q).await.expect_err(q);
+        assert!(e.is_not_found(), "{q:?}: {e}");
+        let e = f.zip(&module, q).await.expect_err(q);
+        assert!(e.is_not_found(), "{q:?}: {e}");
+    }
+    for m in [
+        format!("{HIP}/-x"),
+        format!("{HIP}/evil/../x"),
+        format!("{HIP}/evil%2f.."),
+    ] {
+        assert!(f.list(&m).await.expect_err(&m).is_not_found(), "{m}");
+    }
+    assert!(!canary.exists(), "a hostile submodule URL or filter ran");
+    assert!(
+        !Path::new("/tmp/goxy-p").exists(),
+        "an option-shaped query reached git"
+    );
+}

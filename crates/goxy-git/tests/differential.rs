@@ -342,13 +342,15 @@ fn build_fixtures(server: &Server, root: &Path, work: &Path) -> Vec<Case> {
         .write("a.go", "package m\n");
     r.write(
         ".gitattributes",
-        "*.txt text eol=crlf\n*.bat eol=crlf\n*.lf text eol=lf\n*.bin -text\n",
+        "*.txt text eol=crlf\n*.bat eol=crlf\n*.lf text eol=lf\n*.bin -text\n*.id ident\n*.auto text=auto\n",
     );
     r.write("x.txt", "line one\nline two\n")
         .write("y.bat", "echo\n")
         .write("z.lf", "crlf\r\nin\r\n")
         .write("w.bin", "raw\r\n")
-        .write("v.go", "package m\r\n");
+        .write("v.go", "package m\r\n")
+        .write("rev.id", "$Id$\n")
+        .write("mixed.auto", "a\r\nb\n");
     r.commit("one");
     r.tag("v1.0.0");
     cases.push(case("eol", &["v1.0.0"]));
