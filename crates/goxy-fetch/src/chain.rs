@@ -137,10 +137,14 @@ impl Upstream {
     }
 }
 
+/// Decides which modules skip every upstream proxy (GONOPROXY semantics).
+pub type DirectOnly = Box<dyn Fn(&str) -> bool + Send + Sync>;
+
 pub struct Chain {
     upstreams: Vec<Upstream>,
     http: HttpClient,
     direct: Option<Arc<dyn DirectSource>>,
+    direct_only: Option<DirectOnly>,
 }
 
 /// What the chain reports alongside a validated value.
@@ -161,7 +165,20 @@ impl Chain {
             .into_iter()
             .map(|entry| Upstream { name: entry.display_name(), entry, health: Health::default() })
             .collect();
-        Chain { upstreams, http, direct }
+        Chain { upstreams, http, direct, direct_only: None }
+    }
+
+    /// Modules for which `direct_only` is true are fetched only from the
+    /// direct source, never from an upstream proxy, whatever the list says
+    /// (the `go` command's implicit `noproxy` entry for GONOPROXY).
+    pub fn with_direct_only(mut self, direct_only: DirectOnly) -> Chain {
+        self.direct_only = Some(direct_only);
+        self
+    }
+
+    /// Is `module` kept away from upstream proxies?
+    pub fn is_direct_only(&self, module: &str) -> bool {
+        self.direct_only.as_ref().is_some_and(|f| f(module))
     }
 
     pub fn upstreams(&self) -> &[Upstream] {
@@ -179,6 +196,9 @@ impl Chain {
         store: &Arc<dyn BlobStore>,
         validate: impl Fn(Payload) -> Result<T, String>,
     ) -> Result<(T, Provenance), FetchError> {
+        if self.is_direct_only(module) {
+            return self.fetch_direct_only(module, want, validate).await;
+        }
         let mut not_found: Vec<String> = Vec::new();
         let mut failure: Option<FetchError> = None;
         for upstream in &self.upstreams {
@@ -215,6 +235,29 @@ impl Chain {
             return Err(err);
         }
         Err(FetchError::NotFound(not_found.join("; ")))
+    }
+
+    async fn fetch_direct_only<T>(
+        &self,
+        module: &str,
+        want: &Want,
+        validate: impl Fn(Payload) -> Result<T, String>,
+    ) -> Result<(T, Provenance), FetchError> {
+        let Some(direct) = &self.direct else {
+            return Err(FetchError::NotFound(
+                "private module (matches the no-proxy patterns) and direct fetching is not enabled".into(),
+            ));
+        };
+        let unescaped_want = unescape_want(want).map_err(FetchError::NotFound)?;
+        let bytes = direct.fetch(module, &unescaped_want).await?;
+        match validate(Payload::Memory(bytes)) {
+            Ok(value) => Ok((value, Provenance { source: "direct".into() })),
+            Err(reason) => Err(FetchError::Failed {
+                source: "direct".into(),
+                message: format!("invalid {}: {reason}", want.kind_name()),
+                timed_out: false,
+            }),
+        }
     }
 
     async fn attempt(
@@ -431,6 +474,51 @@ async fn read_file_entry(dir: &std::path::Path, escaped_module: &str, want: &Wan
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct FakeDirect;
+
+    impl DirectSource for FakeDirect {
+        fn fetch<'a>(&'a self, module: &'a str, want: &'a Want) -> BoxFuture<'a, Result<Bytes, FetchError>> {
+            Box::pin(async move { Ok(Bytes::from(format!("{module} {want:?}"))) })
+        }
+    }
+
+    fn chain(direct: Option<Arc<dyn DirectSource>>) -> (Chain, Arc<dyn BlobStore>, tempfile::TempDir) {
+        // A closed loopback port: any attempt to use the proxy fails fast.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let entries = crate::proxylist::parse(&format!("http://{closed}")).unwrap();
+        let http = HttpClient::new(crate::http::HttpConfig::default()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn BlobStore> = Arc::new(goxy_store::DiskStore::open(dir.path()).unwrap());
+        let chain = Chain::new(entries, http, direct)
+            .with_direct_only(Box::new(|m: &str| goxy_mod::pattern::match_prefix_patterns("corp.example", m)));
+        (chain, store, dir)
+    }
+
+    #[tokio::test]
+    async fn private_modules_never_reach_the_proxy() {
+        let (chain, store, _dir) = chain(Some(Arc::new(FakeDirect)));
+        let ok = |p: Payload| match p {
+            Payload::Memory(b) => Ok(b),
+            Payload::Spooled(_) => Err("spooled".to_string()),
+        };
+        let (body, prov) = chain.fetch("corp.example/x", "corp.example/x", &Want::List, &store, ok).await.unwrap();
+        assert_eq!(prov.source, "direct");
+        assert_eq!(body, Bytes::from_static(b"corp.example/x List"));
+        // A public module goes to the (closed) proxy and fails there: it was not sent direct.
+        let err = chain.fetch("public.example/y", "public.example/y", &Want::List, &store, ok).await.unwrap_err();
+        assert!(matches!(err, FetchError::Failed { .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn private_modules_without_direct_are_not_found() {
+        let (chain, store, _dir) = chain(None);
+        let err = chain
+            .fetch("corp.example/x", "corp.example/x", &Want::List, &store, |_p| Ok::<(), String>(()))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, FetchError::NotFound(ref m) if m.contains("private module")), "{err}");
+    }
 
     #[test]
     fn paths_are_escaped_like_go() {

@@ -10,7 +10,7 @@ pub mod http;
 pub mod proxylist;
 pub mod validate;
 
-pub use chain::{Chain, DirectSource, FetchError, Payload, Provenance, Want};
+pub use chain::{Chain, DirectOnly, DirectSource, FetchError, Payload, Provenance, Want};
 pub use flight::Flights;
 pub use health::{CircuitState, HealthSnapshot};
 pub use http::{HttpClient, HttpConfig, HttpError, Phase, ProxyEnv, Timeouts};
