@@ -28,6 +28,8 @@ pub struct GitNet {
     pub auth_headers: Vec<(String, String)>,
     /// Private key for ssh remotes.
     pub ssh_key: Option<PathBuf>,
+    /// known_hosts file for ssh remotes.
+    pub ssh_known_hosts: Option<PathBuf>,
     /// Skip TLS verification (only for hosts matching an insecure pattern).
     pub tls_insecure: bool,
     /// PATH for git and ssh (None: goxy's own).
@@ -141,13 +143,18 @@ impl GitRepo {
             .env("GIT_ALLOW_PROTOCOL", &self.net.allow_protocol)
             .env("LC_ALL", "C")
             .env("TZ", "UTC");
-        let ssh = match &self.net.ssh_key {
-            Some(key) => format!(
-                "ssh -F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -i '{}'",
-                key.display().to_string().replace('\'', "")
-            ),
-            None => "ssh -F /dev/null -o BatchMode=yes".to_string(),
-        };
+        // Host keys are always checked; the known_hosts file is the configured one
+        // (else ssh's default under goxy's private HOME).
+        let quote = |p: &Path| format!("'{}'", p.display().to_string().replace('\'', ""));
+        let mut ssh =
+            "ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes -o ProxyCommand=none"
+                .to_string();
+        if let Some(kh) = &self.net.ssh_known_hosts {
+            ssh.push_str(&format!(" -o UserKnownHostsFile={}", quote(kh)));
+        }
+        if let Some(key) = &self.net.ssh_key {
+            ssh.push_str(&format!(" -o IdentitiesOnly=yes -i {}", quote(key)));
+        }
         cmd.env("GIT_SSH_COMMAND", ssh);
         // Secrets travel in GIT_CONFIG_* variables: never in argv, never on disk.
         let mut n = 0;

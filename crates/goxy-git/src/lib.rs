@@ -34,20 +34,36 @@
 //!    `example.com/repo.git/sub` qualifier form (scheme probe: https, then
 //!    ssh if allowed, then http if insecure);
 //! 3. `https://<path>?go-get=1` go-import meta tags (3- and 4-field forms,
-//!    prefix re-check), plain http only for modules matching `insecure`.
+//!    `mod` entries preferred, prefix re-checked), plain http only for
+//!    modules matching `insecure`. A `mod` entry sends the module to the
+//!    named GOPROXY-protocol server; `hg`/`svn`/`bzr`/`fossil` are refused.
 //!
 //! Every URL passes the egress policy ([`DirectConfig`]): https; ssh only if
 //! `allow_ssh`; http only under an `insecure` pattern; loopback, private and
 //! link-local addresses only with `allow_private_addresses` (checked after
-//! DNS resolution, for discovery also on every redirect).
+//! DNS resolution; for discovery also on every redirect and connection; git
+//! gets the checked URL and follows no redirects).
 //!
 //! # Cache
 //!
-//! One bare repository per URL under `cache_dir/git/<sha256>`. `list`,
-//! `@latest` and branch/hash queries run `git ls-remote` and then fetch only
-//! what is new (full history of branches and tags, never a re-clone).
-//! Canonical versions whose tag or commit is already cached are answered
-//! without network and without waiting for a fetch in progress.
+//! One bare repository per URL under `cache_dir/git/<sha256(url)>`.
+//! `list`, `@latest` and branch/hash queries run `git ls-remote` and then
+//! fetch only what is new (all branches and tags, full history — a shallow
+//! cache is completed), never a re-clone. A first request for a tagged
+//! version fetches just that tag with depth 1. Canonical versions whose tag
+//! or commit is already cached are answered without network and without
+//! waiting for a fetch in progress.
+//!
+//! # Git hardening
+//!
+//! `git` only (never `go`), with its own PATH if configured, no system or
+//! global config, no hooks, fsmonitor, bundle URIs, submodules, credential
+//! helpers or prompts; `GIT_ALLOW_PROTOCOL` limited to the URL's scheme;
+//! `--end-of-options` before every argument derived from input; refs
+//! resolved to commit ids; version queries starting with `-`/`/` or holding
+//! control characters, `..`, `:` or `@{` rejected before any process runs.
+//! Credentials reach git through `GIT_CONFIG_*` variables scoped to the
+//! credential's origin (never argv, never a file), and HTTP redirects are off.
 
 mod coderepo;
 mod discovery;
@@ -173,12 +189,14 @@ pub struct Credentials {
     pub netrc: Option<PathBuf>,
     /// Private key for ssh remotes (only used when `allow_ssh`).
     pub ssh_key: Option<PathBuf>,
+    /// known_hosts for ssh remotes; host keys are always verified.
+    pub ssh_known_hosts: Option<PathBuf>,
 }
 
 impl Credentials {
     /// From the environment: `GOXY_GIT_CREDENTIALS` (`host=user:token` items
-    /// separated by `,` or newlines), `NETRC` (else `$HOME/.netrc` if present)
-    /// and `GOXY_GIT_SSH_KEY`.
+    /// separated by `,` or newlines), `NETRC` (else `$HOME/.netrc` if present),
+    /// `GOXY_GIT_SSH_KEY` and `GOXY_GIT_SSH_KNOWN_HOSTS`.
     pub fn from_env() -> Self {
         let mut c = Credentials::default();
         if let Ok(list) = std::env::var("GOXY_GIT_CREDENTIALS") {
@@ -189,6 +207,7 @@ impl Credentials {
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".netrc")))
             .filter(|p| p.is_file());
         c.ssh_key = std::env::var_os("GOXY_GIT_SSH_KEY").map(PathBuf::from);
+        c.ssh_known_hosts = std::env::var_os("GOXY_GIT_SSH_KNOWN_HOSTS").map(PathBuf::from);
         c
     }
 
@@ -723,6 +742,7 @@ impl DirectFetcher {
         };
         if scheme == "ssh" {
             net.ssh_key = self.inner.cfg.credentials.ssh_key.clone();
+            net.ssh_known_hosts = self.inner.cfg.credentials.ssh_known_hosts.clone();
         }
         if scheme == "http" || scheme == "https" {
             let host = parsed.host_str().unwrap_or("");
