@@ -24,6 +24,8 @@ pub struct Artifact {
     pub body: Bytes,
     pub etag: HeaderValue,
     pub content_type: &'static str,
+    /// The source that supplied it, when this request fetched it (for the audit log).
+    pub source: Option<Arc<str>>,
 }
 
 #[derive(Clone)]
@@ -32,7 +34,12 @@ struct MetaEntry {
     etag: HeaderValue,
     content_type: &'static str,
     fetched: Instant,
+    source: Option<Arc<str>>,
 }
+
+/// Response extension: the source a miss was fetched from (audit log).
+#[derive(Debug, Clone)]
+pub struct SourceUsed(pub Arc<str>);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheOutcome {
@@ -117,6 +124,8 @@ pub struct App {
     pub stats: Stats,
     verifier: Option<Arc<dyn crate::hooks::ChecksumVerifier>>,
     sumdb: Option<Arc<dyn crate::hooks::SumdbRelay>>,
+    pub metrics: Arc<crate::metrics::Metrics>,
+    guard: Option<Arc<dyn crate::front::ModuleGuard>>,
 }
 
 type Body = Full<Bytes>;
@@ -179,7 +188,7 @@ fn load_artifact(store: &dyn BlobStore, key: &ArtifactKey) -> Result<Option<Arti
         .get_blob(&manifest.blob)
         .map_err(storage)?
         .ok_or_else(|| ServeError::Storage(format!("storage: {key}: committed blob {} is missing", manifest.blob)))?;
-    Ok(Some(Artifact { body, etag: etag_of(manifest.blob.as_str()), content_type: content_type(key.kind) }))
+    Ok(Some(Artifact { body, etag: etag_of(manifest.blob.as_str()), content_type: content_type(key.kind), source: None }))
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ServeError> + Send + 'static) -> Result<T, ServeError> {
@@ -195,6 +204,7 @@ impl App {
             .weigher(|_k: &String, v: &Artifact| u32::try_from(v.body.len()).unwrap_or(u32::MAX))
             .build();
         let meta = moka::sync::Cache::builder().max_capacity(100_000).build();
+        let metrics = Arc::new(crate::metrics::Metrics::for_chain(&chain));
         App {
             store,
             chain,
@@ -206,7 +216,16 @@ impl App {
             stats: Stats::default(),
             verifier: None,
             sumdb: None,
+            metrics,
+            guard: None,
         }
+    }
+
+    /// Checks every module request with `guard` (auth scopes, per-module
+    /// rate limits) before any cache lookup.
+    pub fn with_guard(mut self, guard: Arc<dyn crate::front::ModuleGuard>) -> App {
+        self.guard = Some(guard);
+        self
     }
 
     /// Verifies every `.mod` and `.zip` with `verifier` before it is committed.
@@ -225,32 +244,69 @@ impl App {
         &self.chain
     }
 
+    /// Answers one request; the response carries its [`Endpoint`](crate::metrics::Endpoint)
+    /// as an extension for metrics.
     pub async fn handle<B>(self: &Arc<Self>, req: Request<B>) -> Response<Body> {
+        use crate::metrics::Endpoint;
+        let (endpoint, mut resp) = self.handle_routed(req).await;
+        resp.extensions_mut().insert(endpoint);
+        if let Some(kind) = match endpoint {
+            Endpoint::Info => Some(crate::metrics::CacheKind::Info),
+            Endpoint::Mod => Some(crate::metrics::CacheKind::Mod),
+            Endpoint::Zip => Some(crate::metrics::CacheKind::Zip),
+            Endpoint::List => Some(crate::metrics::CacheKind::List),
+            Endpoint::Latest => Some(crate::metrics::CacheKind::Latest),
+            _ => None,
+        } {
+            let outcome = match resp.headers().get("x-goxy-cache").map(|v| v.as_bytes()) {
+                Some(b"hit") => Some(crate::metrics::Outcome::Hit),
+                Some(b"miss") => Some(crate::metrics::Outcome::Miss),
+                Some(b"stale") => Some(crate::metrics::Outcome::Stale),
+                _ => None,
+            };
+            if let Some(outcome) = outcome {
+                self.metrics.response(kind, outcome);
+            }
+        }
+        resp
+    }
+
+    async fn handle_routed<B>(self: &Arc<Self>, req: Request<B>) -> (crate::metrics::Endpoint, Response<Body>) {
+        use crate::metrics::Endpoint;
         let method = req.method().clone();
         if method != Method::GET && method != Method::HEAD {
             let mut resp = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed: use GET or HEAD");
             resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-            return resp;
+            return (Endpoint::Invalid, resp);
         }
         let route = match route::parse(req.uri().path()) {
             Ok(route) => route,
             Err(e) => {
                 let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::NOT_FOUND);
-                return text(status, &e.message);
+                return (Endpoint::Invalid, text(status, &e.message));
             }
         };
         let if_none_match = req.headers().get(header::IF_NONE_MATCH).cloned();
         match route {
-            Route::Home => crate::home::page(self),
-            Route::Healthz => text(StatusCode::OK, "ok"),
-            Route::Readyz => self.ready().await,
-            Route::Sumdb(rest) => match &self.sumdb {
-                Some(relay) => relay.handle(&rest).await,
-                None => text(StatusCode::NOT_FOUND, "not found: no checksum database is proxied by this server"),
-            },
+            Route::Home => (Endpoint::Home, crate::home::page(self)),
+            Route::Healthz => (Endpoint::Healthz, text(StatusCode::OK, "ok")),
+            Route::Readyz => (Endpoint::Readyz, self.ready().await),
+            Route::Sumdb(rest) => (
+                Endpoint::Sumdb,
+                match &self.sumdb {
+                    Some(relay) => relay.handle(&rest).await,
+                    None => text(StatusCode::NOT_FOUND, "not found: no checksum database is proxied by this server"),
+                },
+            ),
             Route::Module(m) => {
+                let endpoint = Endpoint::of_op(m.op.kind_name());
+                // Policy first, so a refused module is never looked up (its
+                // presence in the cache must not be observable).
+                if let Some(refusal) = self.guard.as_ref().and_then(|g| g.check(&m.module, req.extensions())) {
+                    return (endpoint, refusal);
+                }
                 let result = self.module(&m).await;
-                self.respond(&m, result, if_none_match)
+                (endpoint, self.respond(&m, result, if_none_match))
             }
         }
     }
@@ -286,6 +342,7 @@ impl App {
                 };
                 counter.fetch_add(1, Ordering::Relaxed);
                 let not_modified = if_none_match.is_some_and(|v| v == artifact.etag);
+                let source = artifact.source.clone();
                 let mut resp = if not_modified {
                     let mut r = Response::new(Full::new(Bytes::new()));
                     *r.status_mut() = StatusCode::NOT_MODIFIED;
@@ -301,6 +358,9 @@ impl App {
                 h.insert("x-goxy-cache", outcome.header());
                 if outcome == CacheOutcome::Stale {
                     h.insert(header::WARNING, HeaderValue::from_static("110 goxy \"Response is Stale\""));
+                }
+                if let Some(source) = source {
+                    resp.extensions_mut().insert(SourceUsed(source));
                 }
                 resp
             }
@@ -343,12 +403,17 @@ impl App {
     ) -> Result<(Artifact, CacheOutcome), ServeError> {
         let key = ArtifactKey { escaped_module: m.escaped_module.clone(), escaped_version: v.escaped.clone(), kind };
         let key_text = key.to_string();
+        let cache_kind = crate::metrics::CacheKind::of_artifact(kind);
         if let Some(hit) = self.hot.get(&key_text) {
+            self.metrics.lookup(crate::metrics::Tier::Memory, cache_kind, true);
             return Ok((hit, CacheOutcome::Hit));
         }
+        self.metrics.lookup(crate::metrics::Tier::Memory, cache_kind, false);
         let store = self.store.clone();
         let disk_key = key.clone();
-        if let Some(found) = blocking(move || load_artifact(store.as_ref(), &disk_key)).await? {
+        let on_disk = blocking(move || load_artifact(store.as_ref(), &disk_key)).await?;
+        self.metrics.lookup(crate::metrics::Tier::Disk, cache_kind, on_disk.is_some());
+        if let Some(found) = on_disk {
             self.hot.insert(key_text, found.clone());
             return Ok((found, CacheOutcome::Hit));
         }
@@ -362,6 +427,7 @@ impl App {
             .await;
         if !leader {
             self.stats.flight_waits.fetch_add(1, Ordering::Relaxed);
+            self.metrics.flight_wait(cache_kind);
         }
         result.map(|a| (a, CacheOutcome::Miss))
     }
@@ -381,15 +447,20 @@ impl App {
             ArtifactKind::Zip => Want::Zip(key.escaped_version.clone()),
         };
         let kind = key.kind;
-        let (validated, provenance) = self
+        let started = Instant::now();
+        let fetched = self
             .chain
             .fetch(&module, &key.escaped_module, &want, &self.store, |payload| {
                 validate_artifact(kind, &module, &version, payload)
             })
-            .await
-            .map_err(|e| ServeError::from_fetch(&what, e))?;
+            .await;
+        self.observe_fetch(&fetched, started);
+        let (validated, provenance) = fetched.map_err(|e| ServeError::from_fetch(&what, e))?;
+        let source: Arc<str> = Arc::from(provenance.source.as_str());
         if let (Some(verifier), Some(h1)) = (&self.verifier, &validated.h1) {
-            verifier.verify(&module, &version, kind, h1).await?;
+            let verified = verifier.verify(&module, &version, kind, h1).await;
+            self.metrics.checksum(verified.is_ok());
+            verified?;
         }
         let store = self.store.clone();
         let commit_key = key.clone();
@@ -410,7 +481,18 @@ impl App {
         })
         .await?;
         self.hot.insert(key.to_string(), artifact.clone());
-        Ok(artifact)
+        Ok(Artifact { source: Some(source), ..artifact })
+    }
+
+    /// Upstream latency by the source that answered (or failed last).
+    fn observe_fetch<T>(&self, fetched: &Result<(T, goxy_fetch::Provenance), FetchError>, started: Instant) {
+        let elapsed = started.elapsed();
+        match fetched {
+            Ok((_, provenance)) => self.metrics.upstream_fetch(&provenance.source, true, elapsed),
+            Err(FetchError::Failed { source, .. }) => self.metrics.upstream_fetch(source, false, elapsed),
+            // Not found is an answer, not an upstream failure; it has no single source.
+            Err(_) => {}
+        }
     }
 
     async fn mutable(
@@ -420,9 +502,16 @@ impl App {
     ) -> Result<(Artifact, CacheOutcome), ServeError> {
         let key = kind.key(&m.escaped_module);
         let fresh = |e: &MetaEntry| e.fetched.elapsed() < self.list_ttl;
+        let cache_kind = match kind {
+            MutableKind::List => crate::metrics::CacheKind::List,
+            MutableKind::Latest => crate::metrics::CacheKind::Latest,
+            MutableKind::Query(_) => crate::metrics::CacheKind::Info,
+        };
         if let Some(entry) = self.meta.get(&key).filter(fresh) {
-            return Ok((entry.into_artifact(), CacheOutcome::Hit));
+            self.metrics.lookup(crate::metrics::Tier::Meta, cache_kind, true);
+            return Ok((Artifact { source: None, ..entry.into_artifact() }, CacheOutcome::Hit));
         }
+        self.metrics.lookup(crate::metrics::Tier::Meta, cache_kind, false);
         let app = self.clone();
         let m2 = m.clone();
         let (result, leader) = self
@@ -433,6 +522,7 @@ impl App {
             .await;
         if !leader {
             self.stats.flight_waits.fetch_add(1, Ordering::Relaxed);
+            self.metrics.flight_wait(cache_kind);
         }
         result.map(|(entry, outcome)| (entry.into_artifact(), outcome))
     }
@@ -440,6 +530,8 @@ impl App {
     async fn refresh(self: Arc<Self>, m: ModuleRequest, kind: MutableKind) -> Result<(MetaEntry, CacheOutcome), ServeError> {
         let key = kind.key(&m.escaped_module);
         let module = m.module.clone();
+        let started = Instant::now();
+        let mut source: Option<Arc<str>> = None;
         let fetched = match &kind {
             MutableKind::List => self
                 .chain
@@ -448,7 +540,10 @@ impl App {
                     Payload::Spooled(_) => Err("unexpected spooled body".into()),
                 })
                 .await
-                .map(|(versions, _)| versions),
+                .map(|(versions, provenance)| {
+                    source = Some(Arc::from(provenance.source.as_str()));
+                    versions
+                }),
             MutableKind::Latest | MutableKind::Query(_) => {
                 let want = match &kind {
                     MutableKind::Query(v) => Want::Info(v.escaped.clone()),
@@ -460,9 +555,17 @@ impl App {
                         Payload::Spooled(_) => Err("unexpected spooled body".into()),
                     })
                     .await
-                    .map(|(info, _)| vec![String::from_utf8_lossy(&info.body).into_owned()])
+                    .map(|(info, provenance)| {
+                        source = Some(Arc::from(provenance.source.as_str()));
+                        vec![String::from_utf8_lossy(&info.body).into_owned()]
+                    })
             }
         };
+        match (&fetched, &source) {
+            (Ok(_), Some(name)) => self.metrics.upstream_fetch(name, true, started.elapsed()),
+            (Err(FetchError::Failed { source, .. }), _) => self.metrics.upstream_fetch(source, false, started.elapsed()),
+            _ => {}
+        }
         let what = match &kind {
             MutableKind::List => format!("{} list", m.module),
             MutableKind::Latest => format!("{}@latest", m.module),
@@ -481,7 +584,8 @@ impl App {
                     }
                     _ => Bytes::from(values.into_iter().next().unwrap_or_default()),
                 };
-                let entry = MetaEntry::new(body, kind.content_type());
+                let mut entry = MetaEntry::new(body, kind.content_type());
+                entry.source = source;
                 self.meta.insert(key, entry.clone());
                 if let Some(meta_kind) = kind.stored() {
                     let store = self.store.clone();
@@ -587,11 +691,11 @@ impl MutableKind {
 impl MetaEntry {
     fn new(body: Bytes, content_type: &'static str) -> MetaEntry {
         let etag = etag_of(goxy_store::BlobId::of(&body).as_str());
-        MetaEntry { body, etag, content_type, fetched: Instant::now() }
+        MetaEntry { body, etag, content_type, fetched: Instant::now(), source: None }
     }
 
     fn into_artifact(self) -> Artifact {
-        Artifact { body: self.body, etag: self.etag, content_type: self.content_type }
+        Artifact { body: self.body, etag: self.etag, content_type: self.content_type, source: self.source }
     }
 }
 

@@ -35,6 +35,8 @@ pub struct ServeArgs {
     /// Validate the configuration and exit.
     #[arg(long)]
     pub check: bool,
+    #[command(flatten)]
+    pub ops: crate::opsconfig::OpsArgs,
 }
 
 /// The TOML file. Unknown keys are errors, so a typo never silently falls
@@ -50,6 +52,16 @@ pub struct FileConfig {
     pub memory_cache: Option<u64>,
     #[serde(default)]
     pub timeouts: FileTimeouts,
+    #[serde(default)]
+    pub connections: crate::opsconfig::FileConnections,
+    #[serde(default)]
+    pub tls: crate::opsconfig::FileTls,
+    #[serde(default)]
+    pub audit: crate::opsconfig::FileAudit,
+    #[serde(default)]
+    pub limits: crate::opsconfig::FileLimits,
+    #[serde(default)]
+    pub auth: crate::opsconfig::FileAuth,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -72,6 +84,7 @@ pub struct ServerConfig {
     pub ca_file: Option<PathBuf>,
     pub memory_cache: u64,
     pub timeouts: goxy_fetch::Timeouts,
+    pub ops: crate::opsconfig::OpsConfig,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -106,6 +119,20 @@ pub fn resolve(args: &ServeArgs) -> Result<ServerConfig, String> {
         }
         None => FileConfig::default(),
     };
+    let ops = crate::opsconfig::resolve(
+        &args.ops,
+        crate::opsconfig::OpsFile {
+            connections: file.connections,
+            tls: file.tls,
+            audit: file.audit,
+            limits: file.limits,
+            auth: file.auth,
+        },
+    )
+    .map_err(|e| match &args.config {
+        Some(path) => format!("config {}: {e}", path.display()),
+        None => e,
+    })?;
     let listen = args.listen.clone().or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_string());
     let cache_dir = args.cache_dir.clone().or(file.cache_dir).unwrap_or_else(default_cache_dir);
     let (upstream_text, upstream_origin) = if let Some(u) = &args.upstream {
@@ -137,6 +164,7 @@ pub fn resolve(args: &ServeArgs) -> Result<ServerConfig, String> {
         ca_file: args.ca_file.clone().or(file.ca_file),
         memory_cache: args.memory_cache.or(file.memory_cache).unwrap_or(DEFAULT_MEMORY_CACHE),
         timeouts,
+        ops,
     })
 }
 

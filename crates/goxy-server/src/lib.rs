@@ -1,11 +1,19 @@
 //! goxy's HTTP server: GOPROXY protocol routing, caching tiers, policy.
 
 pub mod app;
+pub mod audit;
+pub mod auth;
 pub mod config;
+pub mod example;
+pub mod front;
 mod home;
 pub mod hooks;
+pub mod limits;
+pub mod metrics;
+pub mod opsconfig;
 pub mod route;
 mod serve;
+pub mod tls;
 
 pub use config::ServeArgs;
 pub use serve::run;

@@ -1,20 +1,27 @@
-//! The accept loop: HTTP/1.1 and HTTP/2 (prior knowledge) on one port, a
-//! header-read deadline so slow clients cannot hold connections, TCP_NODELAY,
-//! and a graceful shutdown that lets in-flight downloads finish.
+//! The accept loop: HTTP/1.1 and HTTP/2 on one port (prior knowledge on
+//! plain TCP, ALPN with TLS), a connection limit, a deadline for the first
+//! request's headers (and the TLS handshake) so slow clients cannot hold
+//! connections, TCP_NODELAY, and a graceful shutdown that lets in-flight
+//! downloads finish.
 
 use crate::app::App;
-use crate::config::{self, ServeArgs};
+use crate::audit::AuditLog;
+use crate::config::{self, ServeArgs, ServerConfig};
+use crate::front::Front;
+use crate::opsconfig::OpsConfig;
+use crate::tls::Tls;
 use goxy_fetch::{Chain, HttpClient, HttpConfig, ProxyEnv};
 use goxy_store::{BlobStore, DiskStore};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
 use std::io::Write;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+use tokio::sync::{watch, Semaphore};
 
 /// Runs `goxy serve` until SIGINT/SIGTERM; returns the process exit code.
 pub async fn run(args: ServeArgs) -> i32 {
@@ -27,14 +34,52 @@ pub async fn run(args: ServeArgs) -> i32 {
     }
 }
 
+/// What `--check` prints: the settings that matter, never a secret.
+fn summary(cfg: &ServerConfig) -> String {
+    let ops = &cfg.ops;
+    let rate = |r: crate::opsconfig::RateSettings| {
+        if r.rate > 0.0 {
+            format!("{}/s burst {}", r.rate, r.burst)
+        } else {
+            "off".into()
+        }
+    };
+    format!(
+        "configuration ok: upstream {} (from {}); listen {}; tls {}; max_connections {}; header_read_timeout {}s; \
+         audit {}; rate limits client {} module {}; auth {} token(s) {} user(s), required {}, private {:?}",
+        goxy_fetch::proxylist::format(&cfg.upstream),
+        cfg.upstream_origin,
+        cfg.listen,
+        if ops.tls.is_some() { "on" } else { "off" },
+        ops.max_connections,
+        ops.header_read_timeout.as_secs(),
+        match &ops.audit.target {
+            None => "off".to_string(),
+            Some(crate::opsconfig::AuditTarget::Stdout) => "stdout".to_string(),
+            Some(crate::opsconfig::AuditTarget::File(p)) => p.display().to_string(),
+        },
+        rate(ops.client_limit),
+        rate(ops.module_limit),
+        ops.auth.tokens.len(),
+        ops.auth.users.len(),
+        ops.auth.required,
+        ops.auth.private,
+    )
+}
+
 async fn run_inner(args: ServeArgs) -> Result<(), String> {
     let cfg = config::resolve(&args)?;
     if args.check {
-        println!("configuration ok: upstream {} (from {})", goxy_fetch::proxylist::format(&cfg.upstream), cfg.upstream_origin);
+        // Load what can be loaded without serving, so a bad certificate fails here.
+        if let Some(tls) = &cfg.ops.tls {
+            crate::tls::load_certified_key(&tls.cert, &tls.key)?;
+        }
+        println!("{}", summary(&cfg));
         return Ok(());
     }
     let store = DiskStore::open(&cfg.cache_dir).map_err(|e| format!("cache directory {}: {e}", cfg.cache_dir.display()))?;
     let store: Arc<dyn BlobStore> = Arc::new(store);
+    let tls = cfg.ops.tls.as_ref().map(Tls::new).transpose()?.map(Arc::new);
     let listener = TcpListener::bind(&cfg.listen).await.map_err(|e| format!("listen on {}: {e}", cfg.listen))?;
     let bound = listener.local_addr().map_err(|e| format!("listen address: {e}"))?;
     let (upstream, dropped) = config::drop_self(cfg.upstream.clone(), bound);
@@ -52,13 +97,29 @@ async fn run_inner(args: ServeArgs) -> Result<(), String> {
         cache_dir = %cfg.cache_dir.display(),
         "goxy serving"
     );
-    let app = Arc::new(App::new(&cfg, store, chain));
+    let app = App::new(&cfg, store, chain);
+    let metrics = app.metrics.clone();
+    let (audit, audit_writer) = match AuditLog::start(&cfg.ops.audit, metrics.clone())? {
+        Some((log, writer)) => (Some(log), Some(writer)),
+        None => (None, None),
+    };
+    let audit_task = audit_writer.map(|w| tokio::spawn(w.run()));
+    let front = Arc::new(Front::new(app, &cfg.ops, audit));
+    if let Some(tls) = &tls {
+        tokio::spawn(tls.clone().watch(metrics.clone()));
+    }
     {
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let mut stdout = std::io::stdout().lock();
-        let _ = writeln!(stdout, "goxy listening on http://{bound}");
+        let _ = writeln!(stdout, "goxy listening on {scheme}://{bound}");
         let _ = stdout.flush();
     }
-    serve(app, listener).await;
+    serve(front, listener, &cfg.ops, tls).await;
+    if let Some(task) = audit_task {
+        // Every connection (and so every audit sender but the front's) is gone:
+        // the writer drains what is queued and flushes.
+        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    }
     Ok(())
 }
 
@@ -88,21 +149,76 @@ async fn shutdown_signal() {
     }
 }
 
-pub async fn serve(app: Arc<App>, listener: TcpListener) {
-    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
+/// The three protocol builders: by ALPN with TLS, by sniffing without.
+struct Builders {
+    auto: auto::Builder<TokioExecutor>,
+    http1: auto::Builder<TokioExecutor>,
+    http2: auto::Builder<TokioExecutor>,
+}
+
+fn builder(ops: &OpsConfig) -> auto::Builder<TokioExecutor> {
+    let mut b = auto::Builder::new(TokioExecutor::new());
+    b.http1().timer(TokioTimer::new()).header_read_timeout(ops.header_read_timeout).keep_alive(true);
+    b.http2()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
-        .keep_alive(true);
-    builder.http2().timer(TokioTimer::new()).max_concurrent_streams(256);
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        .max_concurrent_streams(ops.http2_max_concurrent_streams)
+        .keep_alive_interval(Some(ops.http2_keepalive_interval))
+        .keep_alive_timeout(ops.http2_keepalive_interval);
+    b
+}
+
+async fn serve_connection<I>(
+    builder: &auto::Builder<TokioExecutor>,
+    io: I,
+    front: Arc<Front>,
+    peer: std::net::SocketAddr,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| {
+        let front = front.clone();
+        async move { Ok::<_, std::convert::Infallible>(front.handle(req, peer).await) }
+    });
+    let conn = builder.serve_connection(TokioIo::new(io), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = async { let _ = shutdown.wait_for(|stop| *stop).await; } => {
+            // Finish the requests in flight, accept no new ones on this connection.
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
+/// Counts an open connection for as long as it lives.
+struct OpenConnection(Arc<crate::metrics::Metrics>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.connections_open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Accepts until SIGINT/SIGTERM, then stops listening and waits up to
+/// `shutdown_grace` for open connections to finish their requests.
+pub async fn serve(front: Arc<Front>, listener: TcpListener, ops: &OpsConfig, tls: Option<Arc<Tls>>) {
+    let mut http1 = builder(ops);
+    http1 = http1.http1_only();
+    let mut http2 = builder(ops);
+    http2 = http2.http2_only();
+    let builders = Arc::new(Builders { auto: builder(ops), http1, http2 });
+    let metrics = front.app().metrics.clone();
+    let slots = Arc::new(Semaphore::new(ops.max_connections));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let handshake_deadline = ops.header_read_timeout;
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _peer) = match accepted {
+                let (stream, peer) = match accepted {
                     Ok(pair) => pair,
                     Err(e) => {
                         // Out of file descriptors and the like: back off instead of spinning.
@@ -111,16 +227,53 @@ pub async fn serve(app: Arc<App>, listener: TcpListener) {
                         continue;
                     }
                 };
+                let Ok(slot) = slots.clone().try_acquire_owned() else {
+                    // Closing at once is cheaper than queueing behind slow clients.
+                    metrics.connections_rejected.fetch_add(1, Ordering::Relaxed);
+                    drop(stream);
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
-                let app = app.clone();
-                let service = service_fn(move |req| {
-                    let app = app.clone();
-                    async move { Ok::<_, std::convert::Infallible>(app.handle(req).await) }
-                });
-                let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                let conn = graceful.watch(conn);
+                metrics.connections_open.fetch_add(1, Ordering::Relaxed);
+                let open = OpenConnection(metrics.clone());
+                let (front, builders, tls, stop) = (front.clone(), builders.clone(), tls.clone(), stop_rx.clone());
+                let metrics = metrics.clone();
                 tokio::spawn(async move {
-                    let _ = conn.await;
+                    let _slot = slot;
+                    let _open = open;
+                    match tls {
+                        Some(tls) => {
+                            let stream = match tokio::time::timeout(handshake_deadline, tls.acceptor.accept(stream)).await {
+                                Ok(Ok(s)) => s,
+                                Ok(Err(e)) => {
+                                    metrics.tls_handshake_failures.fetch_add(1, Ordering::Relaxed);
+                                    tracing::debug!(error = %e, %peer, "TLS handshake failed");
+                                    return;
+                                }
+                                Err(_) => {
+                                    metrics.connections_timed_out.fetch_add(1, Ordering::Relaxed);
+                                    return;
+                                }
+                            };
+                            let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                            let b = if h2 { &builders.http2 } else { &builders.http1 };
+                            serve_connection(b, stream, front, peer, stop).await;
+                        }
+                        None => {
+                            // Protocol sniffing waits for bytes without a deadline of its
+                            // own: give a silent client the header deadline to say anything.
+                            let mut first = [0u8; 1];
+                            match tokio::time::timeout(handshake_deadline, stream.peek(&mut first)).await {
+                                Ok(Ok(n)) if n > 0 => {}
+                                Ok(_) => return,
+                                Err(_) => {
+                                    metrics.connections_timed_out.fetch_add(1, Ordering::Relaxed);
+                                    return;
+                                }
+                            }
+                            serve_connection(&builders.auto, stream, front, peer, stop).await;
+                        }
+                    }
                 });
             }
             _ = &mut shutdown => break,
@@ -128,7 +281,9 @@ pub async fn serve(app: Arc<App>, listener: TcpListener) {
     }
     drop(listener);
     tracing::info!("shutting down: waiting for in-flight requests");
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
-        tracing::warn!("in-flight requests still running after {SHUTDOWN_GRACE:?}; exiting");
+    let _ = stop_tx.send(true);
+    let all = u32::try_from(ops.max_connections).unwrap_or(u32::MAX);
+    if tokio::time::timeout(ops.shutdown_grace, slots.acquire_many(all)).await.is_err() {
+        tracing::warn!("in-flight requests still running after {:?}; exiting", ops.shutdown_grace);
     }
 }

@@ -13,8 +13,17 @@ struct Cli {
 enum Command {
     /// Serve the GOPROXY protocol from a local cache, filled from upstream proxies.
     Serve(goxy_server::ServeArgs),
+    /// Configuration file helpers.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     #[command(flatten)]
     Developer(goxy_doctor::cli::Command),
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum ConfigCommand {
+    /// Print a configuration file documenting every option with its default.
+    Example,
 }
 
 /// Logs go to stderr (stdout carries the one "listening" line); GOXY_LOG
@@ -44,6 +53,10 @@ fn main() {
             Command::Serve(args) => {
                 init_logging();
                 goxy_server::run(args).await
+            }
+            Command::Config(ConfigCommand::Example) => {
+                print!("{}", goxy_server::example::EXAMPLE);
+                0
             }
             Command::Developer(cmd) => goxy_doctor::cli::run(cmd).await,
         }

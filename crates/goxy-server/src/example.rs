@@ -1,0 +1,137 @@
+//! `goxy config example`: a configuration file that documents every option
+//! with its default value. A test parses it and checks it resolves to exactly
+//! the built-in defaults, so the text cannot drift from the code.
+
+/// The example configuration (every value is the default, except where a
+/// commented line shows the shape of an optional setting).
+pub const EXAMPLE: &str = r#"# goxy serve configuration. Every key is optional; the values shown are the
+# defaults. Flags and GOXY_* environment variables override this file
+# (precedence: flags, environment, this file, defaults). Unknown keys are
+# errors: `goxy serve --config FILE --check` names them.
+
+# Address to listen on (GOXY_LISTEN, --listen). "127.0.0.1:0" picks a free port.
+listen = "127.0.0.1:8080"
+
+# Where artifacts are kept (GOXY_CACHE_DIR, --cache-dir).
+# Default: $XDG_CACHE_HOME/goxy, else ~/.cache/goxy.
+# cache_dir = "/var/cache/goxy"
+
+# Sources in GOPROXY syntax (GOXY_UPSTREAM, --upstream): "," falls through on
+# 404/410, "|" on any error; file:// directories, "off" and "direct" work too.
+# Default: GOPROXY, then `go env GOPROXY`.
+# upstream = "https://proxy.golang.org,direct"
+
+# Seconds a cached `list`, `@latest` or query `.info` answer is fresh (GOXY_LIST_TTL).
+list_ttl = 60
+
+# Extra CA bundle (PEM) trusted for upstream TLS (GOXY_CA_FILE). Default: none.
+# ca_file = "/etc/ssl/certs/corp-ca.pem"
+
+# Artifact bytes kept in memory for the fastest hits (GOXY_MEMORY_CACHE).
+memory_cache = 268435456
+
+[timeouts]
+# Upstream timeouts, in seconds.
+connect = 5
+tls = 5
+headers = 60
+body_idle = 30
+
+[connections]
+# Most client connections open at once; more are closed at once
+# (GOXY_MAX_CONNECTIONS, --max-connections).
+max = 1024
+# Seconds a client has to finish the TLS handshake and send its request
+# headers; slower clients are disconnected (GOXY_HEADER_READ_TIMEOUT).
+header_read_timeout = 10
+# Seconds in-flight requests may take to finish after SIGTERM.
+shutdown_grace = 30
+# HTTP/2: concurrent requests per connection, and seconds between keep-alive pings.
+http2_max_concurrent_streams = 256
+http2_keepalive_interval = 20
+
+[tls]
+# Serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN) with a PEM certificate chain and
+# key (GOXY_TLS_CERT, GOXY_TLS_KEY). Both or neither. The files are re-read on
+# SIGHUP and when they change. Default: plain HTTP.
+# cert = "/etc/goxy/tls/fullchain.pem"
+# key = "/etc/goxy/tls/privkey.pem"
+# Seconds between checks of the files' modification times.
+reload_interval = 5
+
+[audit]
+# One JSON line per request: "-" for stdout, or a file appended to
+# (GOXY_AUDIT_LOG, --audit-log). Default: off.
+# path = "/var/log/goxy/audit.log"
+# Lines queued for the writer.
+buffer = 8192
+# When the queue is full a request waits this long for room; after that the
+# line is dropped and counted in goxy_audit_dropped_total (and logged).
+max_wait_ms = 1000
+
+[limits]
+# Requests per second per client address (GOXY_RATE_LIMIT_CLIENT); 0 is off.
+# Over the limit: 429 with Retry-After. /healthz, /readyz, /metrics are exempt.
+client_rate = 0.0
+# Requests allowed in a burst. Default: the rate rounded up, at least 1.
+# client_burst = 20
+# Requests per second per module path (GOXY_RATE_LIMIT_MODULE); 0 is off.
+module_rate = 0.0
+# module_burst = 20
+
+[auth]
+# Refuse anonymous module requests (401).
+required = false
+# Modules only principals whose `modules` match may fetch, in GOPRIVATE syntax
+# (comma-separated path prefixes with globs).
+private = ""
+# Status for a private module the principal may not see: 404 (does not reveal
+# that it exists) or 403.
+deny_status = 404
+# Bearer tokens (Authorization: Bearer TOKEN), each scoped to module patterns.
+# [[auth.tokens]]
+# name = "ci"                        # logged as the principal; the token never is
+# token = "a-long-random-secret"
+# modules = "corp.example.com/*"
+# Basic auth users (for .netrc), scoped the same way.
+# [[auth.users]]
+# name = "alice"
+# password = "another-long-secret"
+# modules = "corp.example.com"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{self, FileConfig, ServeArgs};
+
+    #[test]
+    fn example_parses_and_is_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("goxy.toml");
+        std::fs::write(&path, EXAMPLE).unwrap();
+        toml::from_str::<FileConfig>(EXAMPLE).unwrap();
+        let args = ServeArgs { config: Some(path), upstream: Some("off".into()), ..Default::default() };
+        let from_example = config::resolve(&args).unwrap();
+        let args = ServeArgs { upstream: Some("off".into()), ..Default::default() };
+        let defaults = config::resolve(&args).unwrap();
+        assert_eq!(format!("{from_example:?}"), format!("{defaults:?}"));
+    }
+
+    #[test]
+    fn commented_settings_parse_when_uncommented() {
+        // Uncomment every `# key = value` line: the shapes shown must be valid.
+        let uncommented: String = EXAMPLE
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest) if rest.contains(" = ") || rest.starts_with("[[") => rest,
+                _ => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let parsed: FileConfig = toml::from_str(&uncommented).unwrap();
+        assert_eq!(parsed.auth.tokens.len(), 1);
+        assert_eq!(parsed.auth.users.len(), 1);
+        assert!(parsed.tls.cert.is_some() && parsed.upstream.is_some());
+    }
+}
