@@ -65,6 +65,17 @@ impl Egress {
     /// Checks a URL before connecting: scheme allowed for this module, host
     /// resolving only to allowed addresses. Returns the parsed URL.
     pub async fn check(&self, module: &str, raw: &str) -> Result<url::Url, DirectError> {
+        self.check_resolved(module, raw).await.map(|(u, _)| u)
+    }
+
+    /// Like [`Egress::check`], also returning a curl `--resolve` pin
+    /// (`host:port:addr,…`) for a host name, so the connection goes to the
+    /// addresses that were checked (no DNS rebinding between check and use).
+    pub async fn check_resolved(
+        &self,
+        module: &str,
+        raw: &str,
+    ) -> Result<(url::Url, Option<String>), DirectError> {
         let u = url::Url::parse(raw)
             .map_err(|e| DirectError::Denied(format!("{module}: bad repository URL: {e}")))?;
         match u.scheme() {
@@ -85,24 +96,39 @@ impl Egress {
                 "{module}: host starts with '-'"
             )));
         }
-        if !self.allow_private_addresses {
-            let port = u.port_or_known_default().unwrap_or(443);
-            let bare = host.trim_start_matches('[').trim_end_matches(']');
-            let addrs: Vec<IpAddr> = match bare.parse::<IpAddr>() {
-                Ok(ip) => vec![ip],
-                Err(_) => tokio::net::lookup_host((bare, port))
+        let port = u.port_or_known_default().unwrap_or(443);
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let (addrs, is_name): (Vec<IpAddr>, bool) = match bare.parse::<IpAddr>() {
+            Ok(ip) => (vec![ip], false),
+            Err(_) => (
+                tokio::net::lookup_host((bare, port))
                     .await
                     .map_err(|e| DirectError::Upstream(format!("{module}: resolve {bare}: {e}")))?
                     .map(|a| a.ip())
                     .collect(),
-            };
-            if addrs.iter().any(|ip| is_private_ip(*ip)) {
-                return Err(DirectError::Denied(format!(
-                    "{module}: {bare} resolves to a private address"
-                )));
-            }
+                true,
+            ),
+        };
+        if !self.allow_private_addresses && addrs.iter().any(|ip| is_private_ip(*ip)) {
+            return Err(DirectError::Denied(format!(
+                "{module}: {bare} resolves to a private address"
+            )));
         }
-        Ok(u)
+        let pin = (is_name && !addrs.is_empty() && (u.scheme() == "http" || u.scheme() == "https"))
+            .then(|| {
+                let list: Vec<String> = addrs
+                    .iter()
+                    .map(|a| {
+                        if a.is_ipv6() {
+                            format!("[{a}]")
+                        } else {
+                            a.to_string()
+                        }
+                    })
+                    .collect();
+                format!("{bare}:{port}:{}", list.join(","))
+            });
+        Ok((u, pin))
     }
 }
 

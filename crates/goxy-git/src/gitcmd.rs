@@ -82,6 +82,8 @@ pub struct GitRepo {
     sync: tokio::sync::Mutex<()>,
     /// Result of the last sync; never held across an await.
     last: std::sync::Mutex<SyncState>,
+    /// curl resolve pin (`host:port:addr`) from the latest egress check.
+    pin: std::sync::Mutex<Option<String>>,
     init: tokio::sync::OnceCell<()>,
 }
 
@@ -113,6 +115,7 @@ impl GitRepo {
             timeout,
             sync: tokio::sync::Mutex::new(()),
             last: std::sync::Mutex::new(SyncState::default()),
+            pin: std::sync::Mutex::new(None),
             init: tokio::sync::OnceCell::new(),
         })
     }
@@ -164,6 +167,11 @@ impl GitRepo {
                 format!("http.{origin}.extraHeader"),
             );
             cmd.env(format!("GIT_CONFIG_VALUE_{n}"), header);
+            n += 1;
+        }
+        if let Some(pin) = self.pin.lock().ok().and_then(|p| p.clone()) {
+            cmd.env(format!("GIT_CONFIG_KEY_{n}"), "http.curloptResolve");
+            cmd.env(format!("GIT_CONFIG_VALUE_{n}"), pin);
             n += 1;
         }
         if self.net.tls_insecure {
@@ -445,6 +453,13 @@ impl GitRepo {
             last.synced_at = Some(Instant::now());
         }
         Ok(refs)
+    }
+
+    /// Pins the host's addresses for git's connections (from the egress check).
+    pub fn set_resolve_pin(&self, pin: Option<String>) {
+        if let Ok(mut p) = self.pin.lock() {
+            *p = pin;
+        }
     }
 
     /// Is the cache a shallow clone (history incomplete)?

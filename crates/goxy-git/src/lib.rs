@@ -724,11 +724,16 @@ impl DirectFetcher {
     }
 
     async fn git_repo(&self, module: &str, url: &str) -> Result<Arc<GitRepo>, DirectError> {
-        let parsed = self.inner.egress.check(module, url).await?;
-        if let Ok(repos) = self.inner.repos.lock() {
-            if let Some(r) = repos.get(url) {
-                return Ok(r.clone());
-            }
+        let (parsed, pin) = self.inner.egress.check_resolved(module, url).await?;
+        let existing = self
+            .inner
+            .repos
+            .lock()
+            .ok()
+            .and_then(|repos| repos.get(url).cloned());
+        if let Some(r) = existing {
+            r.set_resolve_pin(pin);
+            return Ok(r);
         }
         let scheme = match parsed.scheme() {
             "git+ssh" => "ssh",
@@ -770,7 +775,9 @@ impl DirectFetcher {
             .repos
             .lock()
             .map_err(|_| DirectError::Io("repo table poisoned".into()))?;
-        Ok(repos.entry(url.to_string()).or_insert(repo).clone())
+        let repo = repos.entry(url.to_string()).or_insert(repo).clone();
+        repo.set_resolve_pin(pin);
+        Ok(repo)
     }
 
     /// For a go-import `mod` entry: a client of the named module proxy (egress-checked).

@@ -436,3 +436,52 @@ async fn hostile_content_and_queries_are_inert() {
         "an option-shaped query reached git"
     );
 }
+
+/// A repository override naming a host (not an IP literal): git connects to
+/// the addresses the egress check resolved (curl resolve pin), and the
+/// override needs no go-import page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn override_by_host_name_is_pinned_and_fetched() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().join("srv");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    let Some(server) = Server::start_on("127.0.0.1", 0, &root) else {
+        return;
+    };
+    let mut r = Repo::new(&root, &tmp.path().join("work"), "pinned.git");
+    r.write("go.mod", "module corp.example/pinned\n")
+        .write("a.go", "package p\n");
+    r.commit("one");
+    r.tag("v1.0.0");
+    let url = format!("http://localhost:{}/pinned.git", server.port);
+    let cfg = |private: bool| DirectConfig {
+        insecure: "corp.example".into(),
+        allow_private_addresses: private,
+        repo_overrides: vec![("corp.example/pinned".into(), url.clone())],
+        credentials: Credentials::default(),
+        ..DirectConfig::new(tmp.path().join(if private { "c1" } else { "c0" }))
+    };
+    let denied = DirectFetcher::new(cfg(false)).expect("fetcher");
+    let e = denied
+        .list("corp.example/pinned")
+        .await
+        .expect_err("localhost resolves to loopback");
+    assert!(e.is_denied(), "{e}");
+    let f = DirectFetcher::new(cfg(true)).expect("fetcher");
+    assert_eq!(
+        f.list("corp.example/pinned").await.expect("list"),
+        ["v1.0.0"]
+    );
+    let info = f.stat("corp.example/pinned", "v1.0.0").await.expect("stat");
+    assert_eq!(info.version, "v1.0.0");
+    f.zip("corp.example/pinned", "v1.0.0").await.expect("zip");
+    assert!(
+        !server
+            .requests
+            .lock()
+            .expect("lock")
+            .iter()
+            .any(|l| l.contains("go-get")),
+        "an override needs no discovery"
+    );
+}

@@ -29,18 +29,25 @@ pub struct Server {
     pub git_delay_ms: Arc<AtomicU64>,
     /// Requests served, by path (for "nothing re-cloned" checks).
     pub requests: Arc<Mutex<Vec<String>>>,
+    pub port: u16,
 }
 
 impl Server {
     /// Binds `ip:80`; None (caller skips) when that is not possible.
     pub fn start(ip: &str, root: &Path) -> Option<Server> {
-        let listener = match TcpListener::bind((ip, 80)) {
+        Self::start_on(ip, 80, root)
+    }
+
+    /// Binds `ip:port` (0 = any free port; see `port()` of the returned listener address).
+    pub fn start_on(ip: &str, port: u16, root: &Path) -> Option<Server> {
+        let listener = match TcpListener::bind((ip, port)) {
             Ok(l) => l,
             Err(e) => {
                 eprintln!("SKIP: cannot bind {ip}:80 ({e}); the differential tests need root or CAP_NET_BIND_SERVICE");
                 return None;
             }
         };
+        let bound_port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
         let imports: Arc<Mutex<Vec<Import>>> = Arc::new(Mutex::new(Vec::new()));
         let git_delay_ms = Arc::new(AtomicU64::new(0));
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -71,6 +78,7 @@ impl Server {
             imports,
             git_delay_ms,
             requests,
+            port: bound_port,
         })
     }
 
