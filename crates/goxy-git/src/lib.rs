@@ -947,6 +947,22 @@ mod tests {
     }
 
     #[test]
+    fn fetcher_is_shareable() {
+        fn assert_shareable<T: Clone + Send + Sync + 'static>() {}
+        assert_shareable::<DirectFetcher>();
+        fn assert_send<T: Send>(_: &T) {}
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = DirectFetcher::new(DirectConfig {
+            credentials: Credentials::default(),
+            ..DirectConfig::new(dir.path())
+        })
+        .expect("fetcher");
+        // The futures can be spawned on a multi-threaded runtime.
+        assert_send(&f.list("example.com/m"));
+        assert_send(&f.zip("example.com/m", "v1.0.0"));
+    }
+
+    #[test]
     fn private_pattern_defaults() {
         let p = PrivatePatterns {
             private: "*.corp.example.com,rsc.io/private".into(),
