@@ -35,6 +35,24 @@ pub struct ServeArgs {
     /// Validate the configuration and exit.
     #[arg(long)]
     pub check: bool,
+    /// The checksum database to relay and verify against, in GOSUMDB syntax
+    /// (`name+hash+key [url]`, or `off`). Default: the config file's
+    /// `[[sumdb]]`, then GOSUMDB, then `go env GOSUMDB`.
+    #[arg(long, env = "GOXY_SUMDB", value_name = "GOSUMDB")]
+    pub sumdb: Option<String>,
+    /// `verify` (default): check every public module against the checksum
+    /// database before caching it; `off`: do not.
+    #[arg(long, env = "GOXY_SUMDB_VERIFY", value_name = "MODE")]
+    pub sumdb_verify: Option<String>,
+    /// Private module patterns (GOPRIVATE syntax; default: GOPRIVATE).
+    #[arg(long, env = "GOXY_PRIVATE", value_name = "PATTERNS")]
+    pub private: Option<String>,
+    /// Modules never fetched through upstream proxies (default: GONOPROXY, then --private).
+    #[arg(long, env = "GOXY_NOPROXY", value_name = "PATTERNS")]
+    pub no_proxy: Option<String>,
+    /// Modules never looked up in the checksum database (default: GONOSUMDB, then --private).
+    #[arg(long, env = "GOXY_NOSUMDB", value_name = "PATTERNS")]
+    pub no_sumdb: Option<String>,
     #[command(flatten)]
     pub ops: crate::opsconfig::OpsArgs,
 }
@@ -52,6 +70,13 @@ pub struct FileConfig {
     pub memory_cache: Option<u64>,
     #[serde(default)]
     pub timeouts: FileTimeouts,
+    #[serde(default)]
+    pub sumdb: Vec<crate::sumdb::FileSumdb>,
+    pub sumdb_verify: Option<String>,
+    pub sumdb_latest_ttl: Option<u64>,
+    pub private: Option<String>,
+    pub no_proxy: Option<String>,
+    pub no_sumdb: Option<String>,
     #[serde(default)]
     pub connections: crate::opsconfig::FileConnections,
     #[serde(default)]
@@ -84,6 +109,9 @@ pub struct ServerConfig {
     pub ca_file: Option<PathBuf>,
     pub memory_cache: u64,
     pub timeouts: goxy_fetch::Timeouts,
+    pub sumdb: crate::sumdb::SumdbSettings,
+    /// GOPRIVATE/GONOPROXY/GONOSUMDB, resolved.
+    pub private: crate::private::PrivatePatterns,
     pub ops: crate::opsconfig::OpsConfig,
 }
 
@@ -147,6 +175,17 @@ pub fn resolve(args: &ServeArgs) -> Result<ServerConfig, String> {
         ("direct".to_string(), "default (no Go configuration found)")
     };
     let entries = proxylist::parse(&upstream_text).map_err(|e| format!("upstream ({upstream_origin}): {e}"))?;
+    let sumdb = crate::sumdb::resolve_settings(
+        args.sumdb.as_deref(),
+        &file.sumdb,
+        args.sumdb_verify.as_deref().or(file.sumdb_verify.as_deref()),
+        file.sumdb_latest_ttl,
+    )?;
+    let private = crate::private::PrivatePatterns::resolve(
+        [args.private.as_deref(), args.no_proxy.as_deref(), args.no_sumdb.as_deref()],
+        [file.private.as_deref(), file.no_proxy.as_deref(), file.no_sumdb.as_deref()],
+        |name| std::env::var(name).ok(),
+    );
     let secs = |v: Option<u64>, default: Duration| v.map(Duration::from_secs).unwrap_or(default);
     let defaults = goxy_fetch::Timeouts::default();
     let timeouts = goxy_fetch::Timeouts {
@@ -164,6 +203,8 @@ pub fn resolve(args: &ServeArgs) -> Result<ServerConfig, String> {
         ca_file: args.ca_file.clone().or(file.ca_file),
         memory_cache: args.memory_cache.or(file.memory_cache).unwrap_or(DEFAULT_MEMORY_CACHE),
         timeouts,
+        sumdb,
+        private,
         ops,
     })
 }

@@ -8,11 +8,13 @@ pub mod example;
 pub mod front;
 mod home;
 pub mod hooks;
+pub mod private;
 pub mod limits;
 pub mod metrics;
 pub mod opsconfig;
 pub mod route;
 mod serve;
+pub mod sumdb;
 pub mod tls;
 
 pub use config::ServeArgs;

@@ -90,14 +90,14 @@ async fn run_inner(args: ServeArgs) -> Result<(), String> {
         return Err(format!("every upstream points at this server ({}); set --upstream", dropped.join(", ")));
     }
     let http = HttpClient::new(HttpConfig { timeouts: cfg.timeouts, proxy: ProxyEnv::from_env(), extra_ca_file: cfg.ca_file.clone() })?;
-    let chain = Chain::new(upstream, http, None);
+    let chain = Chain::new(upstream, http.clone(), None);
     tracing::info!(
         upstream = %goxy_fetch::proxylist::format(chain_entries(&chain).as_slice()),
         origin = cfg.upstream_origin,
         cache_dir = %cfg.cache_dir.display(),
         "goxy serving"
     );
-    let app = App::new(&cfg, store, chain);
+    let app = crate::sumdb::install(App::new(&cfg, store, chain), &cfg, http)?;
     let metrics = app.metrics.clone();
     let (audit, audit_writer) = match AuditLog::start(&cfg.ops.audit, metrics.clone())? {
         Some((log, writer)) => (Some(log), Some(writer)),

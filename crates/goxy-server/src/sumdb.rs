@@ -419,6 +419,7 @@ impl Sumdb {
         let text = format!("{}/{path}", db.base);
         let url = url::Url::parse(&text).map_err(|e| DbError::Unreachable { message: format!("{text}: {e}"), timed_out: false })?;
         self.outbound.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(database = %db.name, path, "checksum database request");
         let unreachable = |e: goxy_fetch::HttpError| DbError::Unreachable {
             message: format!("checksum database {}: {path}: {e}", db.name),
             timed_out: e.timed_out,
