@@ -201,7 +201,14 @@ impl App {
     pub fn new(cfg: &ServerConfig, store: Arc<dyn BlobStore>, chain: Chain) -> App {
         let hot = moka::sync::Cache::builder()
             .max_capacity(cfg.memory_cache)
-            .weigher(|_k: &String, v: &Artifact| u32::try_from(v.body.len()).unwrap_or(u32::MAX))
+            // Mapped blobs live in the page cache, not on the heap: they cost the
+            // memory tier a token weight, so large zips stay hot without
+            // re-reading and re-hashing them on every request.
+            .weigher(|_k: &String, v: &Artifact| {
+                let len = v.body.len() as u64;
+                let weight = if len >= goxy_store::MMAP_THRESHOLD { 4096 + len / 256 } else { len };
+                u32::try_from(weight).unwrap_or(u32::MAX)
+            })
             .build();
         let meta = moka::sync::Cache::builder().max_capacity(100_000).build();
         let metrics = Arc::new(crate::metrics::Metrics::for_chain(&chain));

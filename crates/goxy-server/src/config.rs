@@ -55,6 +55,8 @@ pub struct ServeArgs {
     pub no_sumdb: Option<String>,
     #[command(flatten)]
     pub ops: crate::opsconfig::OpsArgs,
+    #[command(flatten)]
+    pub direct: crate::direct::DirectArgs,
 }
 
 /// The TOML file. Unknown keys are errors, so a typo never silently falls
@@ -87,6 +89,8 @@ pub struct FileConfig {
     pub limits: crate::opsconfig::FileLimits,
     #[serde(default)]
     pub auth: crate::opsconfig::FileAuth,
+    #[serde(default)]
+    pub direct: crate::direct::FileDirect,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -113,6 +117,8 @@ pub struct ServerConfig {
     /// GOPRIVATE/GONOPROXY/GONOSUMDB, resolved.
     pub private: crate::private::PrivatePatterns,
     pub ops: crate::opsconfig::OpsConfig,
+    /// Direct fetching from version control.
+    pub direct: crate::direct::DirectSettings,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -206,6 +212,7 @@ pub fn resolve(args: &ServeArgs) -> Result<ServerConfig, String> {
         sumdb,
         private,
         ops,
+        direct: crate::direct::DirectSettings::resolve(&args.direct, file.direct),
     })
 }
 

@@ -4,6 +4,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod direct;
 pub mod example;
 pub mod front;
 mod home;

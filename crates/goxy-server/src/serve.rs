@@ -90,7 +90,14 @@ async fn run_inner(args: ServeArgs) -> Result<(), String> {
         return Err(format!("every upstream points at this server ({}); set --upstream", dropped.join(", ")));
     }
     let http = HttpClient::new(HttpConfig { timeouts: cfg.timeouts, proxy: ProxyEnv::from_env(), extra_ca_file: cfg.ca_file.clone() })?;
-    let chain = Chain::new(upstream, http.clone(), None);
+    // Direct fetching serves `direct` in the list and private modules.
+    let wants_direct = upstream.iter().any(|e| e.kind == goxy_fetch::EntryKind::Direct)
+        || !cfg.private.private.is_empty()
+        || !cfg.private.no_proxy.is_empty();
+    let direct = if wants_direct { Some(crate::direct::build(&cfg.direct, &cfg.cache_dir)?) } else { None };
+    let private = cfg.private.clone();
+    let chain = Chain::new(upstream, http.clone(), direct)
+        .with_direct_only(Box::new(move |module: &str| private.skip_proxy(module)));
     tracing::info!(
         upstream = %goxy_fetch::proxylist::format(chain_entries(&chain).as_slice()),
         origin = cfg.upstream_origin,

@@ -1,0 +1,154 @@
+//! Direct fetching from version control (goxy-git) as the chain's `direct`
+//! source: for `direct` in the upstream list, and for private modules, which
+//! never go to an upstream proxy.
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use goxy_fetch::{DirectSource, FetchError, Want};
+use goxy_git::{DirectError, DirectFetcher};
+use serde::Deserialize;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct DirectArgs {
+    /// Modules whose repositories may be fetched over plain http or with
+    /// unverified TLS (GOINSECURE syntax; default: GOINSECURE).
+    #[arg(long, env = "GOXY_INSECURE", value_name = "PATTERNS")]
+    pub insecure: Option<String>,
+    /// Allow git hosts on loopback, private and link-local addresses (an
+    /// internal git server). Denied by default: module paths come from clients.
+    #[arg(long, env = "GOXY_DIRECT_ALLOW_PRIVATE")]
+    pub direct_allow_private: bool,
+}
+
+/// `[direct]` in the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileDirect {
+    pub insecure: Option<String>,
+    pub allow_private_addresses: Option<bool>,
+    pub allow_ssh: Option<bool>,
+    /// Seconds one git command may take.
+    pub git_timeout: Option<u64>,
+    /// Repositories for module prefixes whose hosts serve no go-import page.
+    #[serde(default)]
+    pub repos: Vec<FileRepo>,
+    /// Credentials per git host (in addition to `.netrc` and GOXY_GIT_CREDENTIALS).
+    #[serde(default)]
+    pub credentials: Vec<FileCredential>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRepo {
+    pub prefix: String,
+    pub url: String,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileCredential {
+    pub host: String,
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for FileCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FileCredential({}, <redacted>)", self.host)
+    }
+}
+
+/// Resolved direct-fetching settings.
+#[derive(Debug, Clone, Default)]
+pub struct DirectSettings {
+    pub insecure: String,
+    pub allow_private_addresses: bool,
+    pub allow_ssh: bool,
+    pub git_timeout: Option<Duration>,
+    pub repos: Vec<FileRepo>,
+    pub credentials: Vec<FileCredential>,
+}
+
+impl DirectSettings {
+    pub fn resolve(args: &DirectArgs, file: FileDirect) -> DirectSettings {
+        let insecure = args
+            .insecure
+            .clone()
+            .filter(|v| !v.trim().is_empty())
+            .or(file.insecure)
+            .or_else(|| std::env::var("GOINSECURE").ok())
+            .unwrap_or_default();
+        DirectSettings {
+            insecure,
+            allow_private_addresses: args.direct_allow_private || file.allow_private_addresses.unwrap_or(false),
+            allow_ssh: file.allow_ssh.unwrap_or(false),
+            git_timeout: file.git_timeout.map(Duration::from_secs),
+            repos: file.repos,
+            credentials: file.credentials,
+        }
+    }
+}
+
+/// Builds the direct source with its bare-repository cache under `cache_dir`.
+pub fn build(settings: &DirectSettings, cache_dir: &Path) -> Result<Arc<dyn DirectSource>, String> {
+    let mut cfg = goxy_git::DirectConfig::new(cache_dir.join("direct"));
+    cfg.insecure = settings.insecure.clone();
+    cfg.allow_private_addresses = settings.allow_private_addresses;
+    cfg.allow_ssh = settings.allow_ssh;
+    if let Some(t) = settings.git_timeout {
+        cfg.git_timeout = t;
+    }
+    cfg.repo_overrides = settings.repos.iter().map(|r| (r.prefix.clone(), r.url.clone())).collect();
+    for c in &settings.credentials {
+        cfg.credentials.hosts.push(goxy_git::HostCredential {
+            host: c.host.clone(),
+            username: c.username.clone(),
+            password: c.password.clone(),
+        });
+    }
+    let fetcher = DirectFetcher::new(cfg).map_err(|e| format!("direct fetching: {e}"))?;
+    Ok(Arc::new(GitDirect(fetcher)))
+}
+
+struct GitDirect(DirectFetcher);
+
+fn fetch_error(err: DirectError) -> FetchError {
+    if err.is_not_found() {
+        FetchError::NotFound(err.to_string())
+    } else if err.is_denied() {
+        FetchError::Forbidden(err.to_string())
+    } else {
+        let message = err.to_string();
+        let timed_out = message.contains("timed out");
+        FetchError::Failed { source: "direct".into(), message, timed_out }
+    }
+}
+
+fn json(info: &goxy_git::RevInfo) -> Result<Bytes, FetchError> {
+    serde_json::to_vec(info).map(Bytes::from).map_err(|e| FetchError::Failed {
+        source: "direct".into(),
+        message: format!("encode .info: {e}"),
+        timed_out: false,
+    })
+}
+
+impl DirectSource for GitDirect {
+    fn fetch<'a>(&'a self, module: &'a str, want: &'a Want) -> BoxFuture<'a, Result<Bytes, FetchError>> {
+        Box::pin(async move {
+            let fetcher = &self.0;
+            match want {
+                Want::List => {
+                    let versions = fetcher.list(module).await.map_err(fetch_error)?;
+                    Ok(goxy_fetch::validate::list_body(&versions))
+                }
+                Want::Latest => json(&fetcher.latest(module).await.map_err(fetch_error)?),
+                Want::Info(query) => json(&fetcher.stat(module, query).await.map_err(fetch_error)?),
+                Want::Mod(version) => Ok(Bytes::from(fetcher.go_mod(module, version).await.map_err(fetch_error)?)),
+                Want::Zip(version) => Ok(Bytes::from(fetcher.zip(module, version).await.map_err(fetch_error)?)),
+            }
+        })
+    }
+}
