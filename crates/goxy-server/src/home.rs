@@ -6,16 +6,16 @@ use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
 use http_body_util::Full;
-use std::sync::atomic::Ordering;
+use crate::metrics::Outcome;
 
 fn escape_html(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 pub fn page(app: &App) -> Response<Full<Bytes>> {
-    let hits = app.stats.hits.load(Ordering::Relaxed);
-    let misses = app.stats.misses.load(Ordering::Relaxed);
-    let stale = app.stats.stale.load(Ordering::Relaxed);
+    let hits = app.metrics.responses_with(Outcome::Hit);
+    let misses = app.metrics.responses_with(Outcome::Miss);
+    let stale = app.metrics.responses_with(Outcome::Stale);
     let total = hits + misses + stale;
     let hit_rate = if total == 0 { "no requests yet".to_string() } else { format!("{:.1}%", 100.0 * hits as f64 / total as f64) };
     let mut rows = String::new();
@@ -39,6 +39,8 @@ pub fn page(app: &App) -> Response<Full<Bytes>> {
          <script>for (const e of document.querySelectorAll('.origin')) e.textContent = location.origin;</script>\n\
          <h2>Cache</h2><p>Hit rate: <span id=\"hit-rate\">{hit_rate}</span> ({hits} hits, {misses} misses, {stale} stale)</p>\n\
          <h2>Upstreams</h2><table id=\"upstreams\"><tr><th>upstream</th><th>circuit</th><th>health</th><th>latency</th><th>failures/requests</th></tr>\n{rows}</table>\n\
+         <p>For machines: <a href=\"/metrics\">/metrics</a> (Prometheus), <a href=\"/healthz\">/healthz</a> (alive), \
+         <a href=\"/readyz\">/readyz</a> (storage writable and a source healthy).</p>\n\
          </body></html>\n"
     );
     let mut resp = Response::new(Full::new(Bytes::from(html)));
