@@ -101,7 +101,11 @@ pub enum FetchError {
     NotFound(String),
     /// A source failed or sent something invalid. Maps to 502 (504 when
     /// `timed_out`). `source` is the display name of the upstream.
-    Failed { source: String, message: String, timed_out: bool },
+    Failed {
+        source: String,
+        message: String,
+        timed_out: bool,
+    },
     /// Policy refused the request. Maps to 403.
     Forbidden(String),
 }
@@ -110,7 +114,9 @@ impl fmt::Display for FetchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             FetchError::NotFound(m) => write!(f, "not found: {m}"),
-            FetchError::Failed { source, message, .. } => write!(f, "upstream {source}: {message}"),
+            FetchError::Failed {
+                source, message, ..
+            } => write!(f, "upstream {source}: {message}"),
             FetchError::Forbidden(m) => write!(f, "forbidden: {m}"),
         }
     }
@@ -121,7 +127,11 @@ impl std::error::Error for FetchError {}
 /// Fetching from version control, plugged in where `direct` stands.
 pub trait DirectSource: Send + Sync {
     /// `module` and the version inside `want` are unescaped here.
-    fn fetch<'a>(&'a self, module: &'a str, want: &'a Want) -> BoxFuture<'a, Result<Bytes, FetchError>>;
+    fn fetch<'a>(
+        &'a self,
+        module: &'a str,
+        want: &'a Want,
+    ) -> BoxFuture<'a, Result<Bytes, FetchError>>;
 }
 
 /// One upstream with its health.
@@ -160,12 +170,25 @@ enum Attempt {
 }
 
 impl Chain {
-    pub fn new(entries: Vec<Entry>, http: HttpClient, direct: Option<Arc<dyn DirectSource>>) -> Chain {
+    pub fn new(
+        entries: Vec<Entry>,
+        http: HttpClient,
+        direct: Option<Arc<dyn DirectSource>>,
+    ) -> Chain {
         let upstreams = entries
             .into_iter()
-            .map(|entry| Upstream { name: entry.display_name(), entry, health: Health::default() })
+            .map(|entry| Upstream {
+                name: entry.display_name(),
+                entry,
+                health: Health::default(),
+            })
             .collect();
-        Chain { upstreams, http, direct, direct_only: None }
+        Chain {
+            upstreams,
+            http,
+            direct,
+            direct_only: None,
+        }
     }
 
     /// Modules for which `direct_only` is true are fetched only from the
@@ -202,10 +225,19 @@ impl Chain {
         let mut not_found: Vec<String> = Vec::new();
         let mut failure: Option<FetchError> = None;
         for upstream in &self.upstreams {
-            let attempt = self.attempt(upstream, module, escaped_module, want, store).await;
+            let attempt = self
+                .attempt(upstream, module, escaped_module, want, store)
+                .await;
             let outcome = match attempt {
                 Attempt::Got(payload) => match validate(payload) {
-                    Ok(value) => return Ok((value, Provenance { source: upstream.name.clone() })),
+                    Ok(value) => {
+                        return Ok((
+                            value,
+                            Provenance {
+                                source: upstream.name.clone(),
+                            },
+                        ))
+                    }
                     Err(reason) => {
                         tracing::warn!(upstream = %upstream.name, module, want = want.kind_name(), %reason, "upstream sent invalid content");
                         upstream.health.record(false, std::time::Duration::ZERO);
@@ -217,9 +249,11 @@ impl Chain {
                     }
                 },
                 Attempt::NotFound(msg) => Ok(msg),
-                Attempt::Failed { message, timed_out } => {
-                    Err(FetchError::Failed { source: upstream.name.clone(), message, timed_out })
-                }
+                Attempt::Failed { message, timed_out } => Err(FetchError::Failed {
+                    source: upstream.name.clone(),
+                    message,
+                    timed_out,
+                }),
             };
             match outcome {
                 Ok(msg) => not_found.push(format!("{}: {msg}", upstream.name)),
@@ -245,13 +279,19 @@ impl Chain {
     ) -> Result<(T, Provenance), FetchError> {
         let Some(direct) = &self.direct else {
             return Err(FetchError::NotFound(
-                "private module (matches the no-proxy patterns) and direct fetching is not enabled".into(),
+                "private module (matches the no-proxy patterns) and direct fetching is not enabled"
+                    .into(),
             ));
         };
         let unescaped_want = unescape_want(want).map_err(FetchError::NotFound)?;
         let bytes = direct.fetch(module, &unescaped_want).await?;
         match validate(Payload::Memory(bytes)) {
-            Ok(value) => Ok((value, Provenance { source: "direct".into() })),
+            Ok(value) => Ok((
+                value,
+                Provenance {
+                    source: "direct".into(),
+                },
+            )),
             Err(reason) => Err(FetchError::Failed {
                 source: "direct".into(),
                 message: format!("invalid {}: {reason}", want.kind_name()),
@@ -312,29 +352,57 @@ impl Chain {
         want: &Want,
         store: &Arc<dyn BlobStore>,
     ) -> Attempt {
-        let text = format!("{}/{}", base.as_str().trim_end_matches('/'), want.proxy_path(escaped_module));
+        let text = format!(
+            "{}/{}",
+            base.as_str().trim_end_matches('/'),
+            want.proxy_path(escaped_module)
+        );
         let mut url = match url::Url::parse(&text) {
             Ok(u) => u,
-            Err(e) => return Attempt::Failed { message: format!("bad URL: {e}"), timed_out: false },
+            Err(e) => {
+                return Attempt::Failed {
+                    message: format!("bad URL: {e}"),
+                    timed_out: false,
+                }
+            }
         };
         let origin = url.origin();
         for _redirect in 0..=5 {
             let response = match self.http.get(&url).await {
                 Ok(r) => r,
-                Err(e) => return Attempt::Failed { message: e.to_string(), timed_out: e.timed_out },
+                Err(e) => {
+                    return Attempt::Failed {
+                        message: e.to_string(),
+                        timed_out: e.timed_out,
+                    }
+                }
             };
             let status = response.status();
             if status.is_redirection() {
-                let Some(location) = response.headers().get(http::header::LOCATION).and_then(|v| v.to_str().ok())
+                let Some(location) = response
+                    .headers()
+                    .get(http::header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
                 else {
-                    return Attempt::Failed { message: format!("{status} without Location"), timed_out: false };
+                    return Attempt::Failed {
+                        message: format!("{status} without Location"),
+                        timed_out: false,
+                    };
                 };
                 let next = match url.join(location) {
                     Ok(next) => next,
-                    Err(e) => return Attempt::Failed { message: format!("bad redirect: {e}"), timed_out: false },
+                    Err(e) => {
+                        return Attempt::Failed {
+                            message: format!("bad redirect: {e}"),
+                            timed_out: false,
+                        }
+                    }
                 };
                 if url.scheme() == "https" && next.scheme() != "https" {
-                    return Attempt::Failed { message: "refused redirect from https to http".into(), timed_out: false };
+                    return Attempt::Failed {
+                        message: "refused redirect from https to http".into(),
+                        timed_out: false,
+                    };
                 }
                 // Credentials belong to the configured origin only.
                 let mut next = next;
@@ -352,14 +420,20 @@ impl Chain {
             }
             if status != http::StatusCode::OK {
                 let detail = read_error_line(&self.http, &mut body).await;
-                return Attempt::Failed { message: format!("answered {status}{detail}"), timed_out: false };
+                return Attempt::Failed {
+                    message: format!("answered {status}{detail}"),
+                    timed_out: false,
+                };
             }
             return match self.read_body(&mut body, want, store).await {
                 Ok(payload) => Attempt::Got(payload),
                 Err((message, timed_out)) => Attempt::Failed { message, timed_out },
             };
         }
-        Attempt::Failed { message: "too many redirects".into(), timed_out: false }
+        Attempt::Failed {
+            message: "too many redirects".into(),
+            timed_out: false,
+        }
     }
 
     async fn read_body(
@@ -383,10 +457,15 @@ impl Chain {
             };
             total += chunk.len() as u64;
             if total > limit {
-                return Err((format!("{} larger than {limit} bytes", want.kind_name()), false));
+                return Err((
+                    format!("{} larger than {limit} bytes", want.kind_name()),
+                    false,
+                ));
             }
             match &mut spool {
-                Some(spool) => spool.write(&chunk).map_err(|e| (format!("spool: {e}"), false))?,
+                Some(spool) => spool
+                    .write(&chunk)
+                    .map_err(|e| (format!("spool: {e}"), false))?,
                 None => memory.extend_from_slice(&chunk),
             }
         }
@@ -418,7 +497,14 @@ async fn read_error_line(http: &HttpClient, body: &mut hyper::body::Incoming) ->
         }
     }
     let line = String::from_utf8_lossy(&text);
-    let line: String = line.lines().next().unwrap_or("").chars().filter(|c| !c.is_control()).take(200).collect();
+    let line: String = line
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
     if line.trim().is_empty() {
         String::new()
     } else {
@@ -426,18 +512,33 @@ async fn read_error_line(http: &HttpClient, body: &mut hyper::body::Incoming) ->
     }
 }
 
-async fn read_file_entry(dir: &std::path::Path, escaped_module: &str, want: &Want, store: &Arc<dyn BlobStore>) -> Attempt {
+async fn read_file_entry(
+    dir: &std::path::Path,
+    escaped_module: &str,
+    want: &Want,
+    store: &Arc<dyn BlobStore>,
+) -> Attempt {
     let rel = want.proxy_path(escaped_module).replace("%21", "!");
     let path = dir.join(&rel);
     let limit = want.size_limit();
     let meta = match tokio::fs::metadata(&path).await {
         Ok(m) if m.is_file() => m,
         Ok(_) => return Attempt::NotFound(format!("{rel} is not a file")),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Attempt::NotFound(format!("no file {rel}")),
-        Err(e) => return Attempt::Failed { message: format!("read {rel}: {e}"), timed_out: false },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Attempt::NotFound(format!("no file {rel}"))
+        }
+        Err(e) => {
+            return Attempt::Failed {
+                message: format!("read {rel}: {e}"),
+                timed_out: false,
+            }
+        }
     };
     if meta.len() > limit {
-        return Attempt::Failed { message: format!("{rel} larger than {limit} bytes"), timed_out: false };
+        return Attempt::Failed {
+            message: format!("{rel} larger than {limit} bytes"),
+            timed_out: false,
+        };
     }
     let store = store.clone();
     let is_zip = matches!(want, Want::Zip(_));
@@ -446,7 +547,10 @@ async fn read_file_entry(dir: &std::path::Path, escaped_module: &str, want: &Wan
         let mut file = std::fs::File::open(&path).map_err(|e| format!("open: {e}"))?;
         if !is_zip {
             let mut data = Vec::with_capacity(meta.len() as usize);
-            file.by_ref().take(limit + 1).read_to_end(&mut data).map_err(|e| format!("read: {e}"))?;
+            file.by_ref()
+                .take(limit + 1)
+                .read_to_end(&mut data)
+                .map_err(|e| format!("read: {e}"))?;
             return Ok(Payload::Memory(Bytes::from(data)));
         }
         let mut spool = store.spool().map_err(|e| e.to_string())?;
@@ -466,8 +570,14 @@ async fn read_file_entry(dir: &std::path::Path, escaped_module: &str, want: &Wan
     .await;
     match result {
         Ok(Ok(payload)) => Attempt::Got(payload),
-        Ok(Err(message)) => Attempt::Failed { message: format!("{rel}: {message}"), timed_out: false },
-        Err(join) => Attempt::Failed { message: format!("{rel}: {join}"), timed_out: false },
+        Ok(Err(message)) => Attempt::Failed {
+            message: format!("{rel}: {message}"),
+            timed_out: false,
+        },
+        Err(join) => Attempt::Failed {
+            message: format!("{rel}: {join}"),
+            timed_out: false,
+        },
     }
 }
 
@@ -478,20 +588,30 @@ mod tests {
     struct FakeDirect;
 
     impl DirectSource for FakeDirect {
-        fn fetch<'a>(&'a self, module: &'a str, want: &'a Want) -> BoxFuture<'a, Result<Bytes, FetchError>> {
+        fn fetch<'a>(
+            &'a self,
+            module: &'a str,
+            want: &'a Want,
+        ) -> BoxFuture<'a, Result<Bytes, FetchError>> {
             Box::pin(async move { Ok(Bytes::from(format!("{module} {want:?}"))) })
         }
     }
 
-    fn chain(direct: Option<Arc<dyn DirectSource>>) -> (Chain, Arc<dyn BlobStore>, tempfile::TempDir) {
+    fn chain(
+        direct: Option<Arc<dyn DirectSource>>,
+    ) -> (Chain, Arc<dyn BlobStore>, tempfile::TempDir) {
         // A closed loopback port: any attempt to use the proxy fails fast.
-        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
         let entries = crate::proxylist::parse(&format!("http://{closed}")).unwrap();
         let http = HttpClient::new(crate::http::HttpConfig::default()).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn BlobStore> = Arc::new(goxy_store::DiskStore::open(dir.path()).unwrap());
-        let chain = Chain::new(entries, http, direct)
-            .with_direct_only(Box::new(|m: &str| goxy_mod::pattern::match_prefix_patterns("corp.example", m)));
+        let chain = Chain::new(entries, http, direct).with_direct_only(Box::new(|m: &str| {
+            goxy_mod::pattern::match_prefix_patterns("corp.example", m)
+        }));
         (chain, store, dir)
     }
 
@@ -502,11 +622,23 @@ mod tests {
             Payload::Memory(b) => Ok(b),
             Payload::Spooled(_) => Err("spooled".to_string()),
         };
-        let (body, prov) = chain.fetch("corp.example/x", "corp.example/x", &Want::List, &store, ok).await.unwrap();
+        let (body, prov) = chain
+            .fetch("corp.example/x", "corp.example/x", &Want::List, &store, ok)
+            .await
+            .unwrap();
         assert_eq!(prov.source, "direct");
         assert_eq!(body, Bytes::from_static(b"corp.example/x List"));
         // A public module goes to the (closed) proxy and fails there: it was not sent direct.
-        let err = chain.fetch("public.example/y", "public.example/y", &Want::List, &store, ok).await.unwrap_err();
+        let err = chain
+            .fetch(
+                "public.example/y",
+                "public.example/y",
+                &Want::List,
+                &store,
+                ok,
+            )
+            .await
+            .unwrap_err();
         assert!(matches!(err, FetchError::Failed { .. }), "{err}");
     }
 
@@ -514,10 +646,19 @@ mod tests {
     async fn private_modules_without_direct_are_not_found() {
         let (chain, store, _dir) = chain(None);
         let err = chain
-            .fetch("corp.example/x", "corp.example/x", &Want::List, &store, |_p| Ok::<(), String>(()))
+            .fetch(
+                "corp.example/x",
+                "corp.example/x",
+                &Want::List,
+                &store,
+                |_p| Ok::<(), String>(()),
+            )
             .await
             .unwrap_err();
-        assert!(matches!(err, FetchError::NotFound(ref m) if m.contains("private module")), "{err}");
+        assert!(
+            matches!(err, FetchError::NotFound(ref m) if m.contains("private module")),
+            "{err}"
+        );
     }
 
     #[test]
@@ -526,7 +667,13 @@ mod tests {
             Want::Zip("v2.0.0+incompatible".into()).proxy_path("github.com/!burnt!sushi/toml"),
             "github.com/%21burnt%21sushi/toml/@v/v2.0.0+incompatible.zip"
         );
-        assert_eq!(Want::Latest.proxy_path("example.com/m"), "example.com/m/@latest");
-        assert_eq!(Want::Info("v1.0.0-!r!c1".into()).proxy_path("x.y/z"), "x.y/z/@v/v1.0.0-%21r%21c1.info");
+        assert_eq!(
+            Want::Latest.proxy_path("example.com/m"),
+            "example.com/m/@latest"
+        );
+        assert_eq!(
+            Want::Info("v1.0.0-!r!c1".into()).proxy_path("x.y/z"),
+            "x.y/z/@v/v1.0.0-%21r%21c1.info"
+        );
     }
 }

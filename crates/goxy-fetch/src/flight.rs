@@ -16,7 +16,9 @@ pub struct Flights<T: Clone + Send + Sync + 'static> {
 
 impl<T: Clone + Send + Sync + 'static> Default for Flights<T> {
     fn default() -> Self {
-        Flights { table: Arc::new(Mutex::new(HashMap::new())) }
+        Flights {
+            table: Arc::new(Mutex::new(HashMap::new())),
+        }
     }
 }
 
@@ -24,7 +26,12 @@ impl<T: Clone + Send + Sync + 'static> Flights<T> {
     /// Runs `work` for `key` unless the same key is already in flight, in
     /// which case it waits for that one. Returns the result and whether this
     /// caller started the work. `on_panic` turns a crashed task into a value.
-    pub async fn run<F>(&self, key: &str, work: impl FnOnce() -> F, on_panic: fn(String) -> T) -> (T, bool)
+    pub async fn run<F>(
+        &self,
+        key: &str,
+        work: impl FnOnce() -> F,
+        on_panic: fn(String) -> T,
+    ) -> (T, bool)
     where
         F: Future<Output = T> + Send + 'static,
     {
@@ -38,7 +45,10 @@ impl<T: Clone + Send + Sync + 'static> Flights<T> {
                     let fut = work();
                     let handle = tokio::spawn(async move {
                         let out = fut.await;
-                        table_ref.lock().unwrap_or_else(|e| e.into_inner()).remove(&owned_key);
+                        table_ref
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .remove(&owned_key);
                         out
                     });
                     let table_ref = self.table.clone();
@@ -47,7 +57,10 @@ impl<T: Clone + Send + Sync + 'static> Flights<T> {
                         match handle.await {
                             Ok(out) => out,
                             Err(join) => {
-                                table_ref.lock().unwrap_or_else(|e| e.into_inner()).remove(&owned_key);
+                                table_ref
+                                    .lock()
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .remove(&owned_key);
                                 on_panic(join.to_string())
                             }
                         }

@@ -111,7 +111,11 @@ impl Health {
         let mut s = self.lock();
         s.requests += 1;
         let ms = latency.as_secs_f64() * 1000.0;
-        s.latency_ewma_ms = if s.requests == 1 { ms } else { 0.8 * s.latency_ewma_ms + 0.2 * ms };
+        s.latency_ewma_ms = if s.requests == 1 {
+            ms
+        } else {
+            0.8 * s.latency_ewma_ms + 0.2 * ms
+        };
         if s.outcomes.len() == WINDOW {
             s.outcomes.pop_front();
         }

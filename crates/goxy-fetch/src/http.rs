@@ -103,11 +103,19 @@ impl ProxyEnv {
             std::env::var(upper)
                 .ok()
                 .filter(|v| !v.is_empty())
-                .or_else(|| std::env::var(upper.to_ascii_lowercase()).ok().filter(|v| !v.is_empty()))
+                .or_else(|| {
+                    std::env::var(upper.to_ascii_lowercase())
+                        .ok()
+                        .filter(|v| !v.is_empty())
+                })
         };
         let parse = |v: Option<String>| {
             v.and_then(|v| {
-                let text = if v.contains("://") { v } else { format!("http://{v}") };
+                let text = if v.contains("://") {
+                    v
+                } else {
+                    format!("http://{v}")
+                };
                 url::Url::parse(&text).ok()
             })
         };
@@ -115,7 +123,12 @@ impl ProxyEnv {
             http: parse(var("HTTP_PROXY")),
             https: parse(var("HTTPS_PROXY")),
             no_proxy: var("NO_PROXY")
-                .map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect())
+                .map(|v| {
+                    v.split(',')
+                        .map(|s| s.trim().to_ascii_lowercase())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
                 .unwrap_or_default(),
         }
     }
@@ -129,7 +142,11 @@ impl ProxyEnv {
         if host.eq_ignore_ascii_case("localhost") {
             return None;
         }
-        let host_ip = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok();
+        let host_ip = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .ok();
         if host_ip.is_some_and(|ip| ip.is_loopback()) {
             return None;
         }
@@ -161,7 +178,10 @@ fn split_host_port(rule: &str) -> (&str, Option<u16>) {
     if let Some((host, port)) = rule.rsplit_once(':') {
         if !host.contains(':') || host.ends_with(']') {
             if let Ok(port) = port.parse() {
-                return (host.trim_start_matches('[').trim_end_matches(']'), Some(port));
+                return (
+                    host.trim_start_matches('[').trim_end_matches(']'),
+                    Some(port),
+                );
             }
         }
     }
@@ -181,11 +201,19 @@ fn parse_cidr(rule: &str) -> Option<(IpAddr, u8)> {
 fn cidr_contains(net: IpAddr, bits: u8, ip: IpAddr) -> bool {
     match (net, ip) {
         (IpAddr::V4(n), IpAddr::V4(i)) if bits <= 32 => {
-            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
             u32::from(n) & mask == u32::from(i) & mask
         }
         (IpAddr::V6(n), IpAddr::V6(i)) if bits <= 128 => {
-            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
             u128::from(n) & mask == u128::from(i) & mask
         }
         _ => false,
@@ -216,7 +244,11 @@ enum Stream {
 }
 
 impl AsyncRead for Stream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
@@ -225,7 +257,11 @@ impl AsyncRead for Stream {
 }
 
 impl AsyncWrite for Stream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
@@ -274,7 +310,11 @@ impl hyper::rt::Read for Conn {
 }
 
 impl hyper::rt::Write for Conn {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -298,19 +338,33 @@ impl tower_service::Service<Uri> for Connector {
 
     fn call(&mut self, uri: Uri) -> Self::Future {
         let inner = self.0.clone();
-        Box::pin(async move { inner.connect(uri).await.map_err(|e| Box::new(e) as BoxError) })
+        Box::pin(async move {
+            inner
+                .connect(uri)
+                .await
+                .map_err(|e| Box::new(e) as BoxError)
+        })
     }
 }
 
 fn phase_err(phase: Phase, timed_out: bool, message: impl Into<String>) -> HttpError {
-    HttpError { phase, timed_out, message: message.into() }
+    HttpError {
+        phase,
+        timed_out,
+        message: message.into(),
+    }
 }
 
 impl ConnectorInner {
     async fn connect(&self, uri: Uri) -> Result<Conn, HttpError> {
         let scheme = uri.scheme_str().unwrap_or("http").to_string();
-        let host = uri.host().ok_or_else(|| phase_err(Phase::Connect, false, "URL has no host"))?.to_string();
-        let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
+        let host = uri
+            .host()
+            .ok_or_else(|| phase_err(Phase::Connect, false, "URL has no host"))?
+            .to_string();
+        let port = uri
+            .port_u16()
+            .unwrap_or(if scheme == "https" { 443 } else { 80 });
         let proxy = self.proxy.proxy_for(&scheme, &host, port).cloned();
         let (tcp, via_proxy) = match &proxy {
             Some(proxy_url) => {
@@ -327,16 +381,40 @@ impl ConnectorInner {
             None => (self.tcp_connect(&host, port).await?, false),
         };
         if scheme != "https" {
-            return Ok(Conn { io: TokioIo::new(Stream::Plain(tcp)), h2: false, via_proxy });
+            return Ok(Conn {
+                io: TokioIo::new(Stream::Plain(tcp)),
+                h2: false,
+                via_proxy,
+            });
         }
-        let server_name = rustls_pki_types::ServerName::try_from(host.trim_start_matches('[').trim_end_matches(']').to_string())
-            .map_err(|e| phase_err(Phase::Tls, false, format!("invalid server name {host}: {e}")))?;
+        let server_name = rustls_pki_types::ServerName::try_from(
+            host.trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string(),
+        )
+        .map_err(|e| {
+            phase_err(
+                Phase::Tls,
+                false,
+                format!("invalid server name {host}: {e}"),
+            )
+        })?;
         let tls = tokio::time::timeout(self.timeouts.tls, self.tls.connect(server_name, tcp))
             .await
-            .map_err(|_| phase_err(Phase::Tls, true, format!("{host}:{port} after {:?}", self.timeouts.tls)))?
+            .map_err(|_| {
+                phase_err(
+                    Phase::Tls,
+                    true,
+                    format!("{host}:{port} after {:?}", self.timeouts.tls),
+                )
+            })?
             .map_err(|e| phase_err(Phase::Tls, false, format!("{host}:{port}: {e}")))?;
         let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-        Ok(Conn { io: TokioIo::new(Stream::Tls(Box::new(tls))), h2, via_proxy })
+        Ok(Conn {
+            io: TokioIo::new(Stream::Tls(Box::new(tls))),
+            h2,
+            via_proxy,
+        })
     }
 
     async fn tcp_connect(&self, host: &str, port: u16) -> Result<TcpStream, HttpError> {
@@ -359,12 +437,22 @@ impl ConnectorInner {
             }
             Err(last)
         };
-        tokio::time::timeout(deadline, attempt)
-            .await
-            .map_err(|_| phase_err(Phase::Connect, true, format!("{host}:{port} after {deadline:?}")))?
+        tokio::time::timeout(deadline, attempt).await.map_err(|_| {
+            phase_err(
+                Phase::Connect,
+                true,
+                format!("{host}:{port} after {deadline:?}"),
+            )
+        })?
     }
 
-    async fn tunnel(&self, tcp: &mut TcpStream, host: &str, port: u16, proxy: &url::Url) -> Result<(), HttpError> {
+    async fn tunnel(
+        &self,
+        tcp: &mut TcpStream,
+        host: &str,
+        port: u16,
+        proxy: &url::Url,
+    ) -> Result<(), HttpError> {
         let mut request = format!("CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n");
         if let Some(auth) = proxy_authorization(proxy) {
             request.push_str(&format!("Proxy-Authorization: {auth}\r\n"));
@@ -376,7 +464,10 @@ impl ConnectorInner {
             let mut byte = [0u8; 1];
             while !head.ends_with(b"\r\n\r\n") {
                 if tcp.read(&mut byte).await? == 0 || head.len() > 16 * 1024 {
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, "proxy closed during CONNECT"));
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "proxy closed during CONNECT",
+                    ));
                 }
                 head.push(byte[0]);
             }
@@ -386,10 +477,16 @@ impl ConnectorInner {
             .await
             .map_err(|_| phase_err(Phase::Proxy, true, format!("CONNECT {host}:{port}")))?
             .map_err(|e| phase_err(Phase::Proxy, false, format!("CONNECT {host}:{port}: {e}")))?;
-        let status_line = String::from_utf8_lossy(head.split(|&b| b == b'\r').next().unwrap_or_default()).into_owned();
+        let status_line =
+            String::from_utf8_lossy(head.split(|&b| b == b'\r').next().unwrap_or_default())
+                .into_owned();
         let ok = status_line.split_whitespace().nth(1) == Some("200");
         if !ok {
-            return Err(phase_err(Phase::Proxy, false, format!("CONNECT {host}:{port}: proxy answered {status_line:?}")));
+            return Err(phase_err(
+                Phase::Proxy,
+                false,
+                format!("CONNECT {host}:{port}: proxy answered {status_line:?}"),
+            ));
         }
         Ok(())
     }
@@ -402,7 +499,10 @@ fn proxy_authorization(proxy: &url::Url) -> Option<String> {
     }
     let user = percent_decode(proxy.username());
     let pass = percent_decode(proxy.password().unwrap_or(""));
-    Some(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))))
+    Some(format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+    ))
 }
 
 fn percent_decode(s: &str) -> String {
@@ -434,7 +534,9 @@ impl HttpClient {
             let mut added = 0;
             for cert in certs {
                 let cert = cert.map_err(|e| format!("parse CA bundle {}: {e}", path.display()))?;
-                roots.add(cert).map_err(|e| format!("CA bundle {}: {e}", path.display()))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("CA bundle {}: {e}", path.display()))?;
                 added += 1;
             }
             if added == 0 {
@@ -457,7 +559,11 @@ impl HttpClient {
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_max_idle_per_host(32)
             .build(connector);
-        Ok(HttpClient { client, timeouts: config.timeouts, proxy: config.proxy })
+        Ok(HttpClient {
+            client,
+            timeouts: config.timeouts,
+            proxy: config.proxy,
+        })
     }
 
     pub fn timeouts(&self) -> Timeouts {
@@ -476,7 +582,10 @@ impl HttpClient {
             .parse()
             .map_err(|e| phase_err(Phase::Connect, false, format!("bad URL: {e}")))?;
         let mut request = Request::get(uri)
-            .header(http::header::USER_AGENT, concat!("goxy/", env!("CARGO_PKG_VERSION")))
+            .header(
+                http::header::USER_AGENT,
+                concat!("goxy/", env!("CARGO_PKG_VERSION")),
+            )
             .header(http::header::ACCEPT_ENCODING, "identity");
         if let Some(auth) = auth {
             request = request.header(http::header::AUTHORIZATION, auth);
@@ -495,7 +604,11 @@ impl HttpClient {
             .body(Empty::new())
             .map_err(|e| phase_err(Phase::Connect, false, format!("build request: {e}")))?;
         match tokio::time::timeout(self.timeouts.headers, self.client.request(request)).await {
-            Err(_) => Err(phase_err(Phase::Headers, true, format!("no response within {:?}", self.timeouts.headers))),
+            Err(_) => Err(phase_err(
+                Phase::Headers,
+                true,
+                format!("no response within {:?}", self.timeouts.headers),
+            )),
             Ok(Ok(response)) => Ok(response),
             Ok(Err(err)) => Err(classify(&err)),
         }
@@ -506,7 +619,13 @@ impl HttpClient {
         loop {
             let frame = tokio::time::timeout(self.timeouts.body_idle, body.frame())
                 .await
-                .map_err(|_| phase_err(Phase::Body, true, format!("idle for {:?}", self.timeouts.body_idle)))?;
+                .map_err(|_| {
+                    phase_err(
+                        Phase::Body,
+                        true,
+                        format!("idle for {:?}", self.timeouts.body_idle),
+                    )
+                })?;
             match frame {
                 None => return Ok(None),
                 Some(Err(e)) => return Err(phase_err(Phase::Body, false, e.to_string())),
@@ -529,7 +648,10 @@ fn basic_auth(url: &url::Url) -> Option<String> {
     }
     let user = percent_decode(url.username());
     let pass = percent_decode(url.password().unwrap_or(""));
-    Some(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))))
+    Some(format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+    ))
 }
 
 /// Finds the phase-tagged error inside a pool error.
@@ -541,7 +663,11 @@ fn classify(err: &hyper_util::client::legacy::Error) -> HttpError {
         }
         source = e.source();
     }
-    let phase = if err.is_connect() { Phase::Connect } else { Phase::Headers };
+    let phase = if err.is_connect() {
+        Phase::Connect
+    } else {
+        Phase::Headers
+    };
     let mut message = err.to_string();
     if let Some(inner) = std::error::Error::source(err) {
         message = format!("{message}: {inner}");
@@ -571,7 +697,10 @@ mod tests {
         assert!(e.proxy_for("https", "internal.example", 443).is_some());
         assert!(e.proxy_for("http", "10.1.2.3", 80).is_none());
         assert!(e.proxy_for("http", "11.1.2.3", 80).is_some());
-        assert!(e.proxy_for("http", "127.0.0.1", 80).is_none(), "loopback never proxied");
+        assert!(
+            e.proxy_for("http", "127.0.0.1", 80).is_none(),
+            "loopback never proxied"
+        );
         assert!(e.proxy_for("http", "localhost", 80).is_none());
         assert!(env(&["*"]).proxy_for("https", "any.example", 443).is_none());
     }

@@ -70,7 +70,11 @@ pub struct ProxyListError {
 
 impl fmt::Display for ProxyListError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid upstream entry {:?}: {}", self.entry, self.reason)
+        write!(
+            f,
+            "invalid upstream entry {:?}: {}",
+            self.entry, self.reason
+        )
     }
 }
 
@@ -84,7 +88,11 @@ pub fn parse(list: &str) -> Result<Vec<Entry>, ProxyListError> {
     while !rest.is_empty() {
         let (raw, fallthrough, next) = match rest.find([',', '|']) {
             Some(i) => {
-                let ft = if rest.as_bytes()[i] == b'|' { FallThrough::OnAnyError } else { FallThrough::OnNotFound };
+                let ft = if rest.as_bytes()[i] == b'|' {
+                    FallThrough::OnAnyError
+                } else {
+                    FallThrough::OnNotFound
+                };
                 (&rest[..i], ft, &rest[i + 1..])
             }
             None => (rest, FallThrough::OnNotFound, ""),
@@ -102,13 +110,19 @@ pub fn parse(list: &str) -> Result<Vec<Entry>, ProxyListError> {
         }
     }
     if entries.is_empty() {
-        return Err(ProxyListError { entry: list.to_string(), reason: "the list names no source".into() });
+        return Err(ProxyListError {
+            entry: list.to_string(),
+            reason: "the list names no source".into(),
+        });
     }
     Ok(entries)
 }
 
 fn parse_entry(raw: &str) -> Result<EntryKind, ProxyListError> {
-    let err = |reason: &str| ProxyListError { entry: raw.to_string(), reason: reason.to_string() };
+    let err = |reason: &str| ProxyListError {
+        entry: raw.to_string(),
+        reason: reason.to_string(),
+    };
     match raw {
         "off" => return Ok(EntryKind::Off),
         "direct" => return Ok(EntryKind::Direct),
@@ -137,13 +151,18 @@ fn parse_entry(raw: &str) -> Result<EntryKind, ProxyListError> {
             Ok(EntryKind::Http(base))
         }
         "file" => {
-            if url.host_str().is_some_and(|h| !h.is_empty()) || url.query().is_some() || url.fragment().is_some() {
+            if url.host_str().is_some_and(|h| !h.is_empty())
+                || url.query().is_some()
+                || url.fragment().is_some()
+            {
                 return Err(err("file URLs must have only a path"));
             }
             let path = url.to_file_path().map_err(|()| err("not a local path"))?;
             Ok(EntryKind::File(path))
         }
-        other => Err(err(&format!("unsupported scheme {other:?} (want https, http or file)"))),
+        other => Err(err(&format!(
+            "unsupported scheme {other:?} (want https, http or file)"
+        ))),
     }
 }
 
@@ -153,7 +172,11 @@ pub fn format(entries: &[Entry]) -> String {
     for (i, entry) in entries.iter().enumerate() {
         out.push_str(&entry.display_name());
         if i + 1 < entries.len() {
-            out.push(if entry.fallthrough == FallThrough::OnAnyError { '|' } else { ',' });
+            out.push(if entry.fallthrough == FallThrough::OnAnyError {
+                '|'
+            } else {
+                ','
+            });
         }
     }
     out
@@ -164,7 +187,11 @@ mod tests {
     use super::*;
 
     fn kinds(list: &str) -> Vec<(String, FallThrough)> {
-        parse(list).unwrap().iter().map(|e| (e.display_name(), e.fallthrough)).collect()
+        parse(list)
+            .unwrap()
+            .iter()
+            .map(|e| (e.display_name(), e.fallthrough))
+            .collect()
     }
 
     #[test]
@@ -190,7 +217,10 @@ mod tests {
     #[test]
     fn host_names_get_https() {
         assert_eq!(kinds("goproxy.example")[0].0, "https://goproxy.example");
-        assert_eq!(kinds("proxy.example:8443/x/")[0].0, "https://proxy.example:8443/x");
+        assert_eq!(
+            kinds("proxy.example:8443/x/")[0].0,
+            "https://proxy.example:8443/x"
+        );
     }
 
     #[test]
@@ -202,9 +232,18 @@ mod tests {
 
     #[test]
     fn bad_entries_are_named() {
-        for bad in ["ftp://x.example", "file://host/dir", "https://", "noproxy", "https://a.example/?q=1"] {
+        for bad in [
+            "ftp://x.example",
+            "file://host/dir",
+            "https://",
+            "noproxy",
+            "https://a.example/?q=1",
+        ] {
             let err = parse(bad).unwrap_err();
-            assert!(err.to_string().contains("invalid upstream entry"), "{bad}: {err}");
+            assert!(
+                err.to_string().contains("invalid upstream entry"),
+                "{bad}: {err}"
+            );
         }
     }
 

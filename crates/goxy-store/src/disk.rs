@@ -54,7 +54,9 @@ impl DiskStore {
     }
 
     fn clean_tmp(&self) {
-        let Ok(entries) = fs::read_dir(self.root.join("tmp")) else { return };
+        let Ok(entries) = fs::read_dir(self.root.join("tmp")) else {
+            return;
+        };
         for entry in entries.flatten() {
             let _ = fs::remove_file(entry.path());
         }
@@ -82,7 +84,9 @@ impl DiskStore {
     }
 
     fn temp_file(&self) -> io::Result<tempfile::NamedTempFile> {
-        tempfile::Builder::new().prefix("w-").tempfile_in(self.root.join("tmp"))
+        tempfile::Builder::new()
+            .prefix("w-")
+            .tempfile_in(self.root.join("tmp"))
     }
 
     /// Writes `data` to a fsynced temp file.
@@ -117,7 +121,9 @@ fn sync_parent(path: &Path) {
 }
 
 fn unix_secs(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn read_small(path: &Path) -> io::Result<Option<Vec<u8>>> {
@@ -134,20 +140,30 @@ impl BlobStore for DiskStore {
         if self.blob_path(&id).exists() {
             return Ok(id);
         }
-        let tmp = self.write_temp(data).map_err(|e| StoreError::new("write blob", id.to_string(), e))?;
-        self.install_blob(tmp, &id).map_err(|e| StoreError::new("install blob", id.to_string(), e))?;
+        let tmp = self
+            .write_temp(data)
+            .map_err(|e| StoreError::new("write blob", id.to_string(), e))?;
+        self.install_blob(tmp, &id)
+            .map_err(|e| StoreError::new("install blob", id.to_string(), e))?;
         Ok(id)
     }
 
     fn spool(&self) -> Result<Spool, StoreError> {
         use sha2::Digest;
-        let file = self.temp_file().map_err(|e| StoreError::new("create spool", "tmp", e))?;
-        Ok(Spool { file, hasher: sha2::Sha256::new(), len: 0 })
+        let file = self
+            .temp_file()
+            .map_err(|e| StoreError::new("create spool", "tmp", e))?;
+        Ok(Spool {
+            file,
+            hasher: sha2::Sha256::new(),
+            len: 0,
+        })
     }
 
     fn put_spooled(&self, spool: Spool) -> Result<(BlobId, u64), StoreError> {
         let (file, id, len) = spool.finish();
-        self.install_blob(file, &id).map_err(|e| StoreError::new("install blob", id.to_string(), e))?;
+        self.install_blob(file, &id)
+            .map_err(|e| StoreError::new("install blob", id.to_string(), e))?;
         Ok((id, len))
     }
 
@@ -167,14 +183,18 @@ impl BlobStore for DiskStore {
             Bytes::from_owner(map)
         } else {
             let mut data = Vec::with_capacity(len as usize);
-            file.read_to_end(&mut data).map_err(|e| err("read blob", e))?;
+            file.read_to_end(&mut data)
+                .map_err(|e| err("read blob", e))?;
             Bytes::from(data)
         };
         // Verify on read: a corrupted disk must never turn into corrupted downloads.
         if BlobId::of(&bytes) != *id {
             return Err(err(
                 "verify blob",
-                io::Error::new(io::ErrorKind::InvalidData, "content does not match its SHA-256"),
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "content does not match its SHA-256",
+                ),
             ));
         }
         Ok(Some(bytes))
@@ -189,11 +209,16 @@ impl BlobStore for DiskStore {
         if !self.blob_path(&manifest.blob).exists() {
             return Err(err(
                 "commit manifest",
-                io::Error::new(io::ErrorKind::NotFound, format!("blob {} is not stored", manifest.blob)),
+                io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("blob {} is not stored", manifest.blob),
+                ),
             ));
         }
         let json = serde_json::to_vec(manifest).map_err(|e| err("encode manifest", e.into()))?;
-        let tmp = self.write_temp(&json).map_err(|e| err("write manifest", e))?;
+        let tmp = self
+            .write_temp(&json)
+            .map_err(|e| err("write manifest", e))?;
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(|e| err("create manifest directory", e))?;
         }
@@ -204,7 +229,8 @@ impl BlobStore for DiskStore {
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 // Another writer committed first; theirs stands.
-                self.manifest(key)?.ok_or_else(|| err("read manifest after race", e))
+                self.manifest(key)?
+                    .ok_or_else(|| err("read manifest after race", e))
             }
             Err(e) => Err(err("commit manifest", e)),
         }
@@ -214,7 +240,9 @@ impl BlobStore for DiskStore {
         let err = |op, e| StoreError::new(op, key.to_string(), e);
         match read_small(&self.manifest_path(key)).map_err(|e| err("read manifest", e))? {
             None => Ok(None),
-            Some(data) => serde_json::from_slice(&data).map(Some).map_err(|e| err("decode manifest", e.into())),
+            Some(data) => serde_json::from_slice(&data)
+                .map(Some)
+                .map_err(|e| err("decode manifest", e.into())),
         }
     }
 
@@ -239,7 +267,12 @@ impl BlobStore for DiskStore {
         Ok(versions)
     }
 
-    fn put_meta(&self, escaped_module: &str, kind: MetaKind, meta: &Meta) -> Result<(), StoreError> {
+    fn put_meta(
+        &self,
+        escaped_module: &str,
+        kind: MetaKind,
+        meta: &Meta,
+    ) -> Result<(), StoreError> {
         let path = self.meta_path(escaped_module, kind);
         let err = |op, e| StoreError::new(op, path.display().to_string(), e);
         let file = MetaFile {
@@ -248,11 +281,14 @@ impl BlobStore for DiskStore {
             body: String::from_utf8_lossy(&meta.body).into_owned(),
         };
         let json = serde_json::to_vec(&file).map_err(|e| err("encode metadata", e.into()))?;
-        let tmp = self.write_temp(&json).map_err(|e| err("write metadata", e))?;
+        let tmp = self
+            .write_temp(&json)
+            .map_err(|e| err("write metadata", e))?;
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(|e| err("create metadata directory", e))?;
         }
-        tmp.persist(&path).map_err(|e| err("replace metadata", e.error))?;
+        tmp.persist(&path)
+            .map_err(|e| err("replace metadata", e.error))?;
         Ok(())
     }
 
@@ -262,7 +298,8 @@ impl BlobStore for DiskStore {
         let Some(data) = read_small(&path).map_err(|e| err("read metadata", e))? else {
             return Ok(None);
         };
-        let file: MetaFile = serde_json::from_slice(&data).map_err(|e| err("decode metadata", e.into()))?;
+        let file: MetaFile =
+            serde_json::from_slice(&data).map_err(|e| err("decode metadata", e.into()))?;
         Ok(Some(Meta {
             body: Bytes::from(file.body),
             stored_at: UNIX_EPOCH + Duration::from_secs(file.stored_at),
@@ -271,8 +308,11 @@ impl BlobStore for DiskStore {
     }
 
     fn check_writable(&self) -> Result<(), StoreError> {
-        let mut tmp = self.temp_file().map_err(|e| StoreError::new("probe write", "tmp", e))?;
-        tmp.write_all(b"ok").map_err(|e| StoreError::new("probe write", "tmp", e))?;
+        let mut tmp = self
+            .temp_file()
+            .map_err(|e| StoreError::new("probe write", "tmp", e))?;
+        tmp.write_all(b"ok")
+            .map_err(|e| StoreError::new("probe write", "tmp", e))?;
         Ok(())
     }
 }
@@ -283,12 +323,22 @@ mod tests {
     use crate::ArtifactKind;
 
     fn key(kind: ArtifactKind) -> ArtifactKey {
-        ArtifactKey { escaped_module: "example.com/!m".into(), escaped_version: "v1.0.0".into(), kind }
+        ArtifactKey {
+            escaped_module: "example.com/!m".into(),
+            escaped_version: "v1.0.0".into(),
+            kind,
+        }
     }
 
     fn manifest(store: &DiskStore, data: &[u8]) -> Manifest {
         let blob = store.put_blob(data).unwrap();
-        Manifest { blob, size: data.len() as u64, h1: None, source: "test".into(), first_seen: 1 }
+        Manifest {
+            blob,
+            size: data.len() as u64,
+            h1: None,
+            source: "test".into(),
+            first_seen: 1,
+        }
     }
 
     #[test]
@@ -302,9 +352,18 @@ mod tests {
         // A second writer with other bytes loses, and is told what stands.
         assert_eq!(store.commit(&k, &second).unwrap(), first);
         let stored = store.manifest(&k).unwrap().unwrap();
-        assert_eq!(store.get_blob(&stored.blob).unwrap().unwrap(), Bytes::from_static(b"first"));
-        assert_eq!(store.versions("example.com/!m").unwrap(), vec!["v1.0.0".to_string()]);
-        assert_eq!(store.versions("example.com/m").unwrap(), Vec::<String>::new());
+        assert_eq!(
+            store.get_blob(&stored.blob).unwrap().unwrap(),
+            Bytes::from_static(b"first")
+        );
+        assert_eq!(
+            store.versions("example.com/!m").unwrap(),
+            vec!["v1.0.0".to_string()]
+        );
+        assert_eq!(
+            store.versions("example.com/m").unwrap(),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
@@ -323,7 +382,10 @@ mod tests {
             })
             .collect();
         let winners: Vec<Manifest> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-        assert!(winners.iter().all(|w| *w == winners[0]), "every writer must see the same winner");
+        assert!(
+            winners.iter().all(|w| *w == winners[0]),
+            "every writer must see the same winner"
+        );
         assert_eq!(store.manifest(&k).unwrap().unwrap(), winners[0]);
     }
 
@@ -331,7 +393,13 @@ mod tests {
     fn commit_refuses_a_missing_blob() {
         let dir = tempfile::tempdir().unwrap();
         let store = DiskStore::open(dir.path()).unwrap();
-        let m = Manifest { blob: BlobId::of(b"never stored"), size: 12, h1: None, source: "t".into(), first_seen: 0 };
+        let m = Manifest {
+            blob: BlobId::of(b"never stored"),
+            size: 12,
+            h1: None,
+            source: "t".into(),
+            first_seen: 0,
+        };
         assert!(store.commit(&key(ArtifactKind::Info), &m).is_err());
         assert!(store.manifest(&key(ArtifactKind::Info)).unwrap().is_none());
     }
@@ -363,23 +431,47 @@ mod tests {
         drop(abandoned);
         fs::write(dir.path().join("tmp").join("w-crashed"), b"x").unwrap();
         let reopened = DiskStore::open(dir.path()).unwrap();
-        assert_eq!(fs::read_dir(reopened.root().join("tmp")).unwrap().count(), 0);
+        assert_eq!(
+            fs::read_dir(reopened.root().join("tmp")).unwrap().count(),
+            0
+        );
     }
 
     #[test]
     fn meta_replaces_and_keeps_time() {
         let dir = tempfile::tempdir().unwrap();
         let store = DiskStore::open(dir.path()).unwrap();
-        assert!(store.meta("example.com/m", MetaKind::List).unwrap().is_none());
+        assert!(store
+            .meta("example.com/m", MetaKind::List)
+            .unwrap()
+            .is_none());
         let t = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let meta = Meta { body: Bytes::from_static(b"v1.0.0\n"), stored_at: t, source: "up".into() };
-        store.put_meta("example.com/m", MetaKind::List, &meta).unwrap();
-        let meta2 = Meta { body: Bytes::from_static(b"v1.0.0\nv1.1.0\n"), stored_at: t, source: "up".into() };
-        store.put_meta("example.com/m", MetaKind::List, &meta2).unwrap();
-        let got = store.meta("example.com/m", MetaKind::List).unwrap().unwrap();
+        let meta = Meta {
+            body: Bytes::from_static(b"v1.0.0\n"),
+            stored_at: t,
+            source: "up".into(),
+        };
+        store
+            .put_meta("example.com/m", MetaKind::List, &meta)
+            .unwrap();
+        let meta2 = Meta {
+            body: Bytes::from_static(b"v1.0.0\nv1.1.0\n"),
+            stored_at: t,
+            source: "up".into(),
+        };
+        store
+            .put_meta("example.com/m", MetaKind::List, &meta2)
+            .unwrap();
+        let got = store
+            .meta("example.com/m", MetaKind::List)
+            .unwrap()
+            .unwrap();
         assert_eq!(got.body, meta2.body);
         assert_eq!(got.stored_at, t);
-        assert!(store.meta("example.com/m", MetaKind::Latest).unwrap().is_none());
+        assert!(store
+            .meta("example.com/m", MetaKind::Latest)
+            .unwrap()
+            .is_none());
     }
 
     #[test]

@@ -59,7 +59,13 @@ pub struct ArtifactKey {
 
 impl fmt::Display for ArtifactKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/@v/{}.{}", self.escaped_module, self.escaped_version, self.kind.ext())
+        write!(
+            f,
+            "{}/@v/{}.{}",
+            self.escaped_module,
+            self.escaped_version,
+            self.kind.ext()
+        )
     }
 }
 
@@ -79,7 +85,9 @@ impl BlobId {
     /// Accepts only 64 lowercase hex digits, so an id can never name a path outside the store.
     pub fn parse(hex_digest: &str) -> Option<BlobId> {
         let ok = hex_digest.len() == 64
-            && hex_digest.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            && hex_digest
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         ok.then(|| BlobId(hex_digest.to_string()))
     }
 
@@ -131,7 +139,11 @@ pub struct StoreError {
 
 impl StoreError {
     pub fn new(op: &'static str, object: impl Into<String>, source: io::Error) -> StoreError {
-        StoreError { op, object: object.into(), source }
+        StoreError {
+            op,
+            object: object.into(),
+            source,
+        }
     }
 }
 
@@ -216,7 +228,8 @@ pub trait BlobStore: Send + Sync + 'static {
     fn manifest(&self, key: &ArtifactKey) -> Result<Option<Manifest>, StoreError>;
     /// Escaped versions of a module that have at least one committed artifact.
     fn versions(&self, escaped_module: &str) -> Result<Vec<String>, StoreError>;
-    fn put_meta(&self, escaped_module: &str, kind: MetaKind, meta: &Meta) -> Result<(), StoreError>;
+    fn put_meta(&self, escaped_module: &str, kind: MetaKind, meta: &Meta)
+        -> Result<(), StoreError>;
     fn meta(&self, escaped_module: &str, kind: MetaKind) -> Result<Option<Meta>, StoreError>;
     /// Proves the store accepts writes now (for readiness).
     fn check_writable(&self) -> Result<(), StoreError>;

@@ -3,7 +3,11 @@
 use clap::Parser;
 
 #[derive(Debug, Parser)]
-#[command(name = "goxy", version, about = "A Go module proxy and a doctor for `go get`")]
+#[command(
+    name = "goxy",
+    version,
+    about = "A Go module proxy and a doctor for `go get`"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -41,7 +45,10 @@ fn init_logging() {
 
 fn main() {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("goxy: cannot start the async runtime: {err}");

@@ -32,13 +32,20 @@ fn make_certs() -> TestCa {
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "goxy test CA");
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "goxy test CA");
     let ca_key = KeyPair::generate().unwrap();
     let ca = ca_params.self_signed(&ca_key).unwrap();
-    let leaf_params = CertificateParams::new(vec!["upstream.test".to_string(), "127.0.0.1".to_string()]).unwrap();
+    let leaf_params =
+        CertificateParams::new(vec!["upstream.test".to_string(), "127.0.0.1".to_string()]).unwrap();
     let leaf_key = KeyPair::generate().unwrap();
     let leaf = leaf_params.signed_by(&leaf_key, &ca, &ca_key).unwrap();
-    TestCa { ca_pem: ca.pem(), leaf_der: leaf.der().to_vec(), leaf_key_der: leaf_key.serialize_der() }
+    TestCa {
+        ca_pem: ca.pem(),
+        leaf_der: leaf.der().to_vec(),
+        leaf_key_der: leaf_key.serialize_der(),
+    }
 }
 
 /// Terminates TLS on a loopback port and relays the plaintext to `backend`.
@@ -60,15 +67,24 @@ fn tls_relay(certs: &TestCa, backend: SocketAddr) -> SocketAddr {
     std_listener.set_nonblocking(true).unwrap();
     let addr = std_listener.local_addr().unwrap();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
                 let acceptor = acceptor.clone();
                 tokio::spawn(async move {
-                    let Ok(mut tls) = acceptor.accept(stream).await else { return };
-                    let Ok(mut plain) = tokio::net::TcpStream::connect(backend).await else { return };
+                    let Ok(mut tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let Ok(mut plain) = tokio::net::TcpStream::connect(backend).await else {
+                        return;
+                    };
                     let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
                 });
             }
@@ -130,25 +146,37 @@ fn forward_proxy(routes: Vec<(String, SocketAddr)>) -> ForwardProxy {
                 let authority = if method == "CONNECT" {
                     target.to_string()
                 } else {
-                    target.trim_start_matches("http://").split('/').next().unwrap_or("").to_string()
+                    target
+                        .trim_start_matches("http://")
+                        .split('/')
+                        .next()
+                        .unwrap_or("")
+                        .to_string()
                 };
                 let Some((_, backend)) = routes.iter().find(|(name, _)| *name == authority) else {
-                    let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+                    let _ =
+                        client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
                     return;
                 };
-                let Ok(mut server) = TcpStream::connect(backend) else { return };
+                let Ok(mut server) = TcpStream::connect(backend) else {
+                    return;
+                };
                 if method == "CONNECT" {
                     let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
                 } else {
                     // Absolute-form to origin-form for the backend.
-                    let path = target.trim_start_matches("http://").trim_start_matches(authority.as_str());
+                    let path = target
+                        .trim_start_matches("http://")
+                        .trim_start_matches(authority.as_str());
                     let rest = text.split_once("\r\n").map(|(_, r)| r).unwrap_or("");
                     let forwarded = format!("{method} {path} HTTP/1.1\r\n{rest}");
                     if server.write_all(forwarded.as_bytes()).is_err() {
                         return;
                     }
                 }
-                let (Ok(c2), Ok(s2)) = (client.try_clone(), server.try_clone()) else { return };
+                let (Ok(c2), Ok(s2)) = (client.try_clone(), server.try_clone()) else {
+                    return;
+                };
                 pipe(c2, server);
                 pipe(s2, client);
             });
@@ -179,11 +207,19 @@ fn setup() -> Option<Setup> {
     let certs = make_certs();
     let ca_file = dir.join("ca.pem");
     std::fs::write(&ca_file, &certs.ca_pem).unwrap();
-    Some(Setup { _tmp: tmp, dir, upstream, fixture_info, certs, ca_file })
+    Some(Setup {
+        _tmp: tmp,
+        dir,
+        upstream,
+        fixture_info,
+        certs,
+        ca_file,
+    })
 }
 
 fn get(goxy: &GoxyProcess, path: &str) -> goxy_testkit::http::HttpResponse {
-    goxy_testkit::http::http_get_timeout(&format!("{}{path}", goxy.url), Duration::from_secs(30)).unwrap()
+    goxy_testkit::http::http_get_timeout(&format!("{}{path}", goxy.url), Duration::from_secs(30))
+        .unwrap()
 }
 
 #[test]
@@ -195,10 +231,20 @@ fn tls_upstream_with_a_private_ca_needs_the_ca_file() {
     let without = GoxyProcess::serve(goxy_bin(), &s.dir.join("c1"), &upstream, &[]).unwrap();
     let r = get(&without, INFO);
     assert_eq!(r.status, 502, "{}", r.text());
-    assert!(r.text().contains("TLS"), "the error names the TLS handshake: {}", r.text());
+    assert!(
+        r.text().contains("TLS"),
+        "the error names the TLS handshake: {}",
+        r.text()
+    );
 
     let ca = s.ca_file.to_string_lossy().into_owned();
-    let with = GoxyProcess::serve(goxy_bin(), &s.dir.join("c2"), &upstream, &["--ca-file", &ca]).unwrap();
+    let with = GoxyProcess::serve(
+        goxy_bin(),
+        &s.dir.join("c2"),
+        &upstream,
+        &["--ca-file", &ca],
+    )
+    .unwrap();
     let r = get(&with, INFO);
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.body, s.fixture_info);
@@ -206,7 +252,12 @@ fn tls_upstream_with_a_private_ca_needs_the_ca_file() {
     let bad = s.dir.join("not-a-bundle.pem");
     std::fs::write(&bad, "hello").unwrap();
     let bad = bad.to_string_lossy().into_owned();
-    match GoxyProcess::serve(goxy_bin(), &s.dir.join("c3"), &upstream, &["--ca-file", &bad]) {
+    match GoxyProcess::serve(
+        goxy_bin(),
+        &s.dir.join("c3"),
+        &upstream,
+        &["--ca-file", &bad],
+    ) {
         Ok(_) => panic!("goxy started with a CA bundle that holds no certificate"),
         Err(e) => assert!(e.to_string().contains("CA bundle"), "{e}"),
     }
@@ -223,28 +274,65 @@ fn https_proxy_tunnels_and_no_proxy_bypasses() {
     let cache = s.dir.join("c1");
     let ca = s.ca_file.to_string_lossy().into_owned();
     let cache_text = cache.to_string_lossy().into_owned();
-    let args = ["serve", "--listen", "127.0.0.1:0", "--cache-dir", &cache_text, "--upstream", &upstream, "--ca-file", &ca];
+    let args = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--cache-dir",
+        &cache_text,
+        "--upstream",
+        &upstream,
+        "--ca-file",
+        &ca,
+    ];
 
-    let via_proxy = GoxyProcess::start_with_env(goxy_bin(), &args, &[("HTTPS_PROXY", &proxy_url)]).unwrap();
+    let via_proxy =
+        GoxyProcess::start_with_env(goxy_bin(), &args, &[("HTTPS_PROXY", &proxy_url)]).unwrap();
     let r = get(&via_proxy, INFO);
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.body, s.fixture_info);
     let seen = proxy.seen.lock().unwrap().clone();
-    assert!(seen.iter().any(|l| l == &format!("CONNECT {authority} HTTP/1.1")), "proxy saw {seen:?}");
+    assert!(
+        seen.iter()
+            .any(|l| l == &format!("CONNECT {authority} HTTP/1.1")),
+        "proxy saw {seen:?}"
+    );
     drop(via_proxy);
 
     let cache2 = s.dir.join("c2").to_string_lossy().into_owned();
-    let args2 = ["serve", "--listen", "127.0.0.1:0", "--cache-dir", &cache2, "--upstream", &upstream, "--ca-file", &ca];
+    let args2 = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--cache-dir",
+        &cache2,
+        "--upstream",
+        &upstream,
+        "--ca-file",
+        &ca,
+    ];
     let bypass = GoxyProcess::start_with_env(
         goxy_bin(),
         &args2,
-        &[("HTTPS_PROXY", &proxy_url), ("NO_PROXY", "example.com,.test")],
+        &[
+            ("HTTPS_PROXY", &proxy_url),
+            ("NO_PROXY", "example.com,.test"),
+        ],
     )
     .unwrap();
     let before = proxy.seen.lock().unwrap().len();
     let r = get(&bypass, INFO);
-    assert_eq!(r.status, 502, "NO_PROXY sends goxy straight to a name that does not resolve: {}", r.text());
-    assert_eq!(proxy.seen.lock().unwrap().len(), before, "the proxy must not be used for NO_PROXY hosts");
+    assert_eq!(
+        r.status,
+        502,
+        "NO_PROXY sends goxy straight to a name that does not resolve: {}",
+        r.text()
+    );
+    assert_eq!(
+        proxy.seen.lock().unwrap().len(),
+        before,
+        "the proxy must not be used for NO_PROXY hosts"
+    );
 }
 
 #[test]
@@ -255,14 +343,24 @@ fn http_proxy_gets_absolute_form_requests() {
     let proxy_url = format!("http://{}", proxy.addr);
     let cache = s.dir.join("c1").to_string_lossy().into_owned();
     let upstream = format!("http://{authority}");
-    let args = ["serve", "--listen", "127.0.0.1:0", "--cache-dir", &cache, "--upstream", &upstream];
-    let goxy = GoxyProcess::start_with_env(goxy_bin(), &args, &[("HTTP_PROXY", &proxy_url)]).unwrap();
+    let args = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--cache-dir",
+        &cache,
+        "--upstream",
+        &upstream,
+    ];
+    let goxy =
+        GoxyProcess::start_with_env(goxy_bin(), &args, &[("HTTP_PROXY", &proxy_url)]).unwrap();
     let r = get(&goxy, INFO);
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.body, s.fixture_info);
     let seen = proxy.seen.lock().unwrap().clone();
     assert!(
-        seen.iter().any(|l| l == &format!("GET http://{authority}{INFO} HTTP/1.1")),
+        seen.iter()
+            .any(|l| l == &format!("GET http://{authority}{INFO} HTTP/1.1")),
         "proxy saw {seen:?}"
     );
     // Direct http_get against goxy itself is never proxied (loopback).
