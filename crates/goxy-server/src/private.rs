@@ -37,8 +37,16 @@ impl PrivatePatterns {
         let names = ["GOPRIVATE", "GONOPROXY", "GONOSUMDB"];
         let mut values: [String; 3] = Default::default();
         for (i, slot) in values.iter_mut().enumerate() {
-            let from_flag = flags.get(i).copied().flatten().filter(|v| !v.trim().is_empty());
-            let from_file = file.get(i).copied().flatten().filter(|v| !v.trim().is_empty());
+            let from_flag = flags
+                .get(i)
+                .copied()
+                .flatten()
+                .filter(|v| !v.trim().is_empty());
+            let from_file = file
+                .get(i)
+                .copied()
+                .flatten()
+                .filter(|v| !v.trim().is_empty());
             *slot = match (from_flag, from_file) {
                 (Some(v), _) | (None, Some(v)) => v.to_string(),
                 (None, None) => names.get(i).and_then(|name| env(name)).unwrap_or_default(),
@@ -110,7 +118,11 @@ mod tests {
             "GONOSUMDB" => Some("envsum.example".to_string()),
             _ => None,
         };
-        let p = PrivatePatterns::resolve([Some("flag.example"), None, Some("  ")], [Some("file.example"), Some("fileproxy.example"), None], env);
+        let p = PrivatePatterns::resolve(
+            [Some("flag.example"), None, Some("  ")],
+            [Some("file.example"), Some("fileproxy.example"), None],
+            env,
+        );
         assert_eq!(p.private, "flag.example");
         assert_eq!(p.no_proxy, "fileproxy.example");
         assert_eq!(p.no_sumdb, "envsum.example");

@@ -18,7 +18,9 @@ use futures_util::future::BoxFuture;
 use goxy_fetch::HttpClient;
 use goxy_store::ArtifactKind;
 use goxy_sumdb::lookup::{parse_lookup_response, record_hashes};
-use goxy_sumdb::{Error as SumdbError, ModuleHashes, Tile, TileSet, TrustedLog, Verifier, Verifiers};
+use goxy_sumdb::{
+    Error as SumdbError, ModuleHashes, Tile, TileSet, TrustedLog, Verifier, Verifiers,
+};
 use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
 use http_body_util::Full;
@@ -97,7 +99,11 @@ pub enum GoSumdb {
     Off,
     /// Only a name: the key is built into the Go toolchain, not known here.
     NameOnly(String),
-    Keyed { name: String, key: String, url: String },
+    Keyed {
+        name: String,
+        key: String,
+        url: String,
+    },
 }
 
 /// Parses a `GOSUMDB` value (the URL defaults to `https://<name>`).
@@ -107,37 +113,62 @@ pub fn parse_gosumdb(value: &str) -> Result<GoSumdb, String> {
     let key = fields.next().ok_or("empty checksum database setting")?;
     let url = fields.next();
     if fields.next().is_some() {
-        return Err(format!("checksum database {value:?}: want \"name+key\" or \"name+key url\""));
+        return Err(format!(
+            "checksum database {value:?}: want \"name+key\" or \"name+key url\""
+        ));
     }
     if key == "off" && url.is_none() {
         return Ok(GoSumdb::Off);
     }
     if !key.contains('+') {
         if url.is_some() {
-            return Err(format!("checksum database {key}: a URL needs a key (\"name+hash+key url\")"));
+            return Err(format!(
+                "checksum database {key}: a URL needs a key (\"name+hash+key url\")"
+            ));
         }
         return Ok(GoSumdb::NameOnly(key.to_string()));
     }
-    let verifier = Verifier::parse(key).map_err(|e| format!("checksum database key {key:?}: {e}"))?;
+    let verifier =
+        Verifier::parse(key).map_err(|e| format!("checksum database key {key:?}: {e}"))?;
     let name = verifier.name().to_string();
-    let url = url.map(str::to_string).unwrap_or_else(|| format!("https://{name}"));
-    Ok(GoSumdb::Keyed { name, key: key.to_string(), url })
+    let url = url
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("https://{name}"));
+    Ok(GoSumdb::Keyed {
+        name,
+        key: key.to_string(),
+        url,
+    })
 }
 
 fn database(name: &str, key: &str, url: &str) -> Result<DatabaseConfig, String> {
-    let verifier = Verifier::parse(key).map_err(|e| format!("checksum database {name}: key {key:?}: {e}"))?;
+    let verifier =
+        Verifier::parse(key).map_err(|e| format!("checksum database {name}: key {key:?}: {e}"))?;
     if verifier.name() != name {
-        return Err(format!("checksum database {name}: the key is for {:?}", verifier.name()));
+        return Err(format!(
+            "checksum database {name}: the key is for {:?}",
+            verifier.name()
+        ));
     }
-    let parsed = url::Url::parse(url.trim_end_matches('/')).map_err(|e| format!("checksum database {name}: URL {url:?}: {e}"))?;
+    let parsed = url::Url::parse(url.trim_end_matches('/'))
+        .map_err(|e| format!("checksum database {name}: URL {url:?}: {e}"))?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(format!("checksum database {name}: URL {url:?} is not http or https"));
+        return Err(format!(
+            "checksum database {name}: URL {url:?} is not http or https"
+        ));
     }
-    Ok(DatabaseConfig { name: name.to_string(), key: key.to_string(), url: parsed })
+    Ok(DatabaseConfig {
+        name: name.to_string(),
+        key: key.to_string(),
+        url: parsed,
+    })
 }
 
 fn go_env_gosumdb() -> Option<String> {
-    let out = std::process::Command::new("go").args(["env", "GOSUMDB"]).output().ok()?;
+    let out = std::process::Command::new("go")
+        .args(["env", "GOSUMDB"])
+        .output()
+        .ok()?;
     if !out.status.success() {
         return None;
     }
@@ -156,7 +187,11 @@ pub fn resolve_settings(
     let verify = match verify.map(str::trim) {
         None | Some("verify") => VerifyMode::Verify,
         Some("off") => VerifyMode::Off,
-        Some(other) => return Err(format!("sumdb_verify {other:?}: want \"verify\" or \"off\"")),
+        Some(other) => {
+            return Err(format!(
+                "sumdb_verify {other:?}: want \"verify\" or \"off\""
+            ))
+        }
     };
     let mut settings = SumdbSettings {
         verify,
@@ -167,12 +202,20 @@ pub fn resolve_settings(
         (value.to_string(), "--sumdb/GOXY_SUMDB")
     } else if !file.is_empty() {
         for entry in file {
-            let url = entry.url.clone().unwrap_or_else(|| format!("https://{}", entry.name));
-            settings.databases.push(database(&entry.name, &entry.key, &url)?);
+            let url = entry
+                .url
+                .clone()
+                .unwrap_or_else(|| format!("https://{}", entry.name));
+            settings
+                .databases
+                .push(database(&entry.name, &entry.key, &url)?);
         }
         settings.origin = "config file";
         return Ok(settings);
-    } else if let Some(value) = std::env::var("GOSUMDB").ok().filter(|v| !v.trim().is_empty()) {
+    } else if let Some(value) = std::env::var("GOSUMDB")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    {
         (value, "GOSUMDB")
     } else if let Some(value) = go_env_gosumdb() {
         (value, "go env GOSUMDB")
@@ -207,14 +250,18 @@ enum DbError {
 impl DbError {
     fn message(&self) -> &str {
         match self {
-            DbError::NotFound(m) | DbError::Unreachable { message: m, .. } | DbError::Refused { message: m, .. } => m,
+            DbError::NotFound(m)
+            | DbError::Unreachable { message: m, .. }
+            | DbError::Refused { message: m, .. } => m,
         }
     }
 
     fn status(&self) -> StatusCode {
         match self {
             DbError::NotFound(_) => StatusCode::NOT_FOUND,
-            DbError::Unreachable { timed_out: true, .. } => StatusCode::GATEWAY_TIMEOUT,
+            DbError::Unreachable {
+                timed_out: true, ..
+            } => StatusCode::GATEWAY_TIMEOUT,
             _ => StatusCode::BAD_GATEWAY,
         }
     }
@@ -265,7 +312,9 @@ fn dir_component(name: &str) -> String {
 /// Writes `data` to `path` through a temporary file and a rename, so a
 /// reader sees the old or the new content, never a torn one.
 fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().ok_or_else(|| std::io::Error::other("no parent directory"))?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| std::io::Error::other("no parent directory"))?;
     std::fs::create_dir_all(dir)?;
     let mut tmp = tempfile_in(dir)?;
     std::io::Write::write_all(&mut tmp.1, data)?;
@@ -282,8 +331,13 @@ fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
 }
 
 impl Database {
-    fn open(config: &DatabaseConfig, cache_dir: &Path, latest_ttl: Duration) -> Result<Database, String> {
-        let verifier = Verifier::parse(&config.key).map_err(|e| format!("checksum database {}: key: {e}", config.name))?;
+    fn open(
+        config: &DatabaseConfig,
+        cache_dir: &Path,
+        latest_ttl: Duration,
+    ) -> Result<Database, String> {
+        let verifier = Verifier::parse(&config.key)
+            .map_err(|e| format!("checksum database {}: key: {e}", config.name))?;
         let verifiers = Verifiers::from(verifier);
         let dir = cache_dir.join("sumdb").join(dir_component(&config.name));
         let log = match std::fs::read(dir.join("trusted")) {
@@ -296,7 +350,13 @@ impl Database {
                 }
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => TrustedLog::new(verifiers),
-            Err(e) => return Err(format!("checksum database {}: {}: {e}", config.name, dir.join("trusted").display())),
+            Err(e) => {
+                return Err(format!(
+                    "checksum database {}: {}: {e}",
+                    config.name,
+                    dir.join("trusted").display()
+                ))
+            }
         };
         Ok(Database {
             name: config.name.clone(),
@@ -306,7 +366,10 @@ impl Database {
             latest: Mutex::new(None),
             latest_ttl,
             refreshing: tokio::sync::Mutex::new(()),
-            partial_tiles: moka::sync::Cache::builder().max_capacity(4096).time_to_live(PARTIAL_TILE_TTL).build(),
+            partial_tiles: moka::sync::Cache::builder()
+                .max_capacity(4096)
+                .time_to_live(PARTIAL_TILE_TTL)
+                .build(),
             full_tiles: moka::sync::Cache::builder().max_capacity(4096).build(),
             lookups: moka::sync::Cache::builder().max_capacity(100_000).build(),
         })
@@ -349,7 +412,8 @@ impl Database {
                 }
                 self.full_tiles.insert(*tile, data);
             } else {
-                self.partial_tiles.insert(*tile, Bytes::copy_from_slice(data));
+                self.partial_tiles
+                    .insert(*tile, Bytes::copy_from_slice(data));
             }
         }
     }
@@ -417,7 +481,10 @@ impl Sumdb {
 
     async fn fetch(&self, db: &Database, path: &str, limit: usize) -> Result<Bytes, DbError> {
         let text = format!("{}/{path}", db.base);
-        let url = url::Url::parse(&text).map_err(|e| DbError::Unreachable { message: format!("{text}: {e}"), timed_out: false })?;
+        let url = url::Url::parse(&text).map_err(|e| DbError::Unreachable {
+            message: format!("{text}: {e}"),
+            timed_out: false,
+        })?;
         self.outbound.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(database = %db.name, path, "checksum database request");
         let unreachable = |e: goxy_fetch::HttpError| DbError::Unreachable {
@@ -427,20 +494,36 @@ impl Sumdb {
         let mut resp = self.http.get(&url).await.map_err(unreachable)?;
         let status = resp.status();
         if status == StatusCode::NOT_FOUND || status == StatusCode::GONE {
-            return Err(DbError::NotFound(format!("checksum database {}: {path}: not found ({})", db.name, status.as_u16())));
+            return Err(DbError::NotFound(format!(
+                "checksum database {}: {path}: not found ({})",
+                db.name,
+                status.as_u16()
+            )));
         }
         if !status.is_success() {
             return Err(DbError::Unreachable {
-                message: format!("checksum database {}: {path}: status {}", db.name, status.as_u16()),
+                message: format!(
+                    "checksum database {}: {path}: status {}",
+                    db.name,
+                    status.as_u16()
+                ),
                 timed_out: false,
             });
         }
         let mut body = Vec::new();
-        while let Some(chunk) = self.http.next_chunk(resp.body_mut()).await.map_err(unreachable)? {
+        while let Some(chunk) = self
+            .http
+            .next_chunk(resp.body_mut())
+            .await
+            .map_err(unreachable)?
+        {
             body.extend_from_slice(&chunk);
             if body.len() > limit {
                 return Err(DbError::Refused {
-                    message: format!("checksum database {}: {path}: answer larger than {limit} bytes", db.name),
+                    message: format!(
+                        "checksum database {}: {path}: answer larger than {limit} bytes",
+                        db.name
+                    ),
                     security: false,
                 });
             }
@@ -478,7 +561,10 @@ impl Sumdb {
     /// Logs and counts a refused answer.
     fn refused(&self, db: &Database, err: &DbError) {
         match err {
-            DbError::Refused { message, security: true } => {
+            DbError::Refused {
+                message,
+                security: true,
+            } => {
                 self.security_events.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(security_event = true, database = %db.name, reason = %message, "checksum database answer refused");
             }
@@ -499,11 +585,15 @@ impl Sumdb {
             }
         }
         let body = self.fetch(db, "latest", MAX_NOTE_BYTES).await?;
-        let signed = lock(&db.log).open_tree_note(&body).map_err(|e| DbError::verification(&db.name, "latest", &e))?;
+        let signed = lock(&db.log)
+            .open_tree_note(&body)
+            .map_err(|e| DbError::verification(&db.name, "latest", &e))?;
         let before = db.trusted_tree();
         let mut attempt = 0;
         loop {
-            let wanted = lock(&db.log).tiles_for_merge(&signed.tree).map_err(|e| DbError::verification(&db.name, "latest", &e))?;
+            let wanted = lock(&db.log)
+                .tiles_for_merge(&signed.tree)
+                .map_err(|e| DbError::verification(&db.name, "latest", &e))?;
             let tiles = self.fetch_tiles(db, &wanted).await?;
             let merged = lock(&db.log).merge_latest(signed.clone(), &tiles);
             match merged {
@@ -511,7 +601,9 @@ impl Sumdb {
                     db.keep_tiles(&wanted, &tiles);
                     break;
                 }
-                Err(e) if matches!(e.root(), SumdbError::MissingTile(_)) && attempt == 0 => attempt += 1,
+                Err(e) if matches!(e.root(), SumdbError::MissingTile(_)) && attempt == 0 => {
+                    attempt += 1
+                }
                 Err(e) => return Err(DbError::verification(&db.name, "latest", &e)),
             }
         }
@@ -530,9 +622,18 @@ impl Sumdb {
 
     /// `lookup/M@V`: the database's answer, proven to be in the trusted
     /// log and to speak of exactly `module@version`, and its hashes.
-    async fn lookup(&self, db: &Database, module: &str, version: &str) -> Result<(Bytes, ModuleHashes), DbError> {
-        let escaped = escaped_lookup(module, version)
-            .map_err(|e| DbError::NotFound(format!("checksum database {}: {module}@{version}: {e}", db.name)))?;
+    async fn lookup(
+        &self,
+        db: &Database,
+        module: &str,
+        version: &str,
+    ) -> Result<(Bytes, ModuleHashes), DbError> {
+        let escaped = escaped_lookup(module, version).map_err(|e| {
+            DbError::NotFound(format!(
+                "checksum database {}: {module}@{version}: {e}",
+                db.name
+            ))
+        })?;
         if let Some(found) = db.lookups.get(&escaped) {
             return Ok(found);
         }
@@ -541,11 +642,15 @@ impl Sumdb {
             return Ok(found);
         }
         let what = format!("lookup {module}@{version}");
-        let body = self.fetch(db, &format!("lookup/{escaped}"), MAX_LOOKUP_BYTES).await?;
+        let body = self
+            .fetch(db, &format!("lookup/{escaped}"), MAX_LOOKUP_BYTES)
+            .await?;
         let before = db.trusted_tree();
         let mut attempt = 0;
         let verified = loop {
-            let plan = lock(&db.log).plan_lookup(module, version, &body).map_err(|e| DbError::verification(&db.name, &what, &e))?;
+            let plan = lock(&db.log)
+                .plan_lookup(module, version, &body)
+                .map_err(|e| DbError::verification(&db.name, &what, &e))?;
             let wanted = plan.tiles.clone();
             let tiles = self.fetch_tiles(db, &wanted).await?;
             let finished = lock(&db.log).finish_lookup(plan, &tiles);
@@ -555,7 +660,9 @@ impl Sumdb {
                     break verified;
                 }
                 // The trusted tree moved on between planning and finishing: plan again.
-                Err(e) if matches!(e.root(), SumdbError::MissingTile(_)) && attempt == 0 => attempt += 1,
+                Err(e) if matches!(e.root(), SumdbError::MissingTile(_)) && attempt == 0 => {
+                    attempt += 1
+                }
                 Err(e) => {
                     db.persist_if_advanced(before);
                     return Err(DbError::verification(&db.name, &what, &e));
@@ -573,7 +680,13 @@ impl Sumdb {
 
     /// A lookup answer stored after it was verified, re-read and re-checked
     /// for signature and content (a damaged file is simply fetched again).
-    fn stored_lookup(&self, db: &Database, module: &str, version: &str, escaped: &str) -> Option<(Bytes, ModuleHashes)> {
+    fn stored_lookup(
+        &self,
+        db: &Database,
+        module: &str,
+        version: &str,
+        escaped: &str,
+    ) -> Option<(Bytes, ModuleHashes)> {
         let body = std::fs::read(db.lookup_file(escaped)).ok()?;
         let response = parse_lookup_response(&body).ok()?;
         lock(&db.log).open_tree_note(&response.note).ok()?;
@@ -583,7 +696,8 @@ impl Sumdb {
 
     /// `tile/...`: a tile authenticated up to the trusted tree.
     async fn tile(&self, db: &Database, path: &str) -> Result<(Bytes, bool), DbError> {
-        let tile = Tile::parse_path(path).map_err(|e| DbError::NotFound(format!("checksum database {}: {e}", db.name)))?;
+        let tile = Tile::parse_path(path)
+            .map_err(|e| DbError::NotFound(format!("checksum database {}: {e}", db.name)))?;
         if let Some(data) = db.cached_tile(&tile) {
             return Ok((data, true));
         }
@@ -607,7 +721,9 @@ impl Sumdb {
             match checked {
                 Ok(()) => break,
                 // A tile of a tree newer than the trusted one: learn the newer tree and check again.
-                Err(SumdbError::InvalidTile { .. }) | Err(SumdbError::MissingTile(_)) if attempt == 0 => {
+                Err(SumdbError::InvalidTile { .. }) | Err(SumdbError::MissingTile(_))
+                    if attempt == 0 =>
+                {
                     attempt += 1;
                     *lock(&db.latest) = None;
                     self.refresh_latest(db).await?;
@@ -623,17 +739,24 @@ impl Sumdb {
 
     async fn relay(&self, rest: &str) -> Response<Full<Bytes>> {
         // Names may contain slashes (`localhost.localdev/sumdb`): match whole leading elements.
-        let Some((db, endpoint)) = self
-            .databases
-            .iter()
-            .find_map(|db| rest.strip_prefix(db.name.as_str()).and_then(|r| r.strip_prefix('/')).map(|e| (db, e)))
-        else {
-            return crate::app::text(StatusCode::NOT_FOUND, "not found: this server does not proxy that checksum database");
+        let Some((db, endpoint)) = self.databases.iter().find_map(|db| {
+            rest.strip_prefix(db.name.as_str())
+                .and_then(|r| r.strip_prefix('/'))
+                .map(|e| (db, e))
+        }) else {
+            return crate::app::text(
+                StatusCode::NOT_FOUND,
+                "not found: this server does not proxy that checksum database",
+            );
         };
         let result = match endpoint {
-            "supported" => return respond(Bytes::new(), "text/plain; charset=utf-8", "no-store", None),
+            "supported" => {
+                return respond(Bytes::new(), "text/plain; charset=utf-8", "no-store", None)
+            }
             "latest" => {
-                let fresh = lock(&db.latest).clone().filter(|(_, at)| at.elapsed() < db.latest_ttl);
+                let fresh = lock(&db.latest)
+                    .clone()
+                    .filter(|(_, at)| at.elapsed() < db.latest_ttl);
                 match fresh {
                     Some((body, _)) => Ok((body, CacheState::Hit)),
                     None => match self.refresh_latest(db).await {
@@ -659,18 +782,39 @@ impl Sumdb {
             _ => {
                 if let Some(path) = endpoint.strip_prefix("lookup/") {
                     match split_lookup(path) {
-                        Err(message) => Err(DbError::NotFound(format!("checksum database {}: {message}", db.name))),
+                        Err(message) => Err(DbError::NotFound(format!(
+                            "checksum database {}: {message}",
+                            db.name
+                        ))),
                         Ok((module, version)) => {
-                            self.lookup(db, &module, &version)
-                                .await
-                                .map(|(body, _)| (body, "text/plain; charset=utf-8", "public, max-age=86400", CacheState::Miss))
+                            self.lookup(db, &module, &version).await.map(|(body, _)| {
+                                (
+                                    body,
+                                    "text/plain; charset=utf-8",
+                                    "public, max-age=86400",
+                                    CacheState::Miss,
+                                )
+                            })
                         }
                     }
                 } else if endpoint.starts_with("tile/") {
                     self.tile(db, endpoint).await.map(|(body, hit)| {
                         let full = Tile::parse_path(endpoint).is_ok_and(|t| t.is_full());
-                        let cache_control = if full { "public, max-age=31536000, immutable" } else { "public, max-age=60" };
-                        (body, "application/octet-stream", cache_control, if hit { CacheState::Hit } else { CacheState::Miss })
+                        let cache_control = if full {
+                            "public, max-age=31536000, immutable"
+                        } else {
+                            "public, max-age=60"
+                        };
+                        (
+                            body,
+                            "application/octet-stream",
+                            cache_control,
+                            if hit {
+                                CacheState::Hit
+                            } else {
+                                CacheState::Miss
+                            },
+                        )
                     })
                 } else {
                     Err(DbError::NotFound(format!(
@@ -681,7 +825,9 @@ impl Sumdb {
             }
         };
         match result {
-            Ok((body, content_type, cache_control, state)) => respond(body, content_type, cache_control, Some(state)),
+            Ok((body, content_type, cache_control, state)) => {
+                respond(body, content_type, cache_control, Some(state))
+            }
             Err(err) => {
                 self.refused(db, &err);
                 if let DbError::Unreachable { message, .. } = &err {
@@ -692,14 +838,22 @@ impl Sumdb {
         }
     }
 
-    async fn check(&self, module: &str, version: &str, kind: ArtifactKind, h1: &str) -> Result<(), ServeError> {
+    async fn check(
+        &self,
+        module: &str,
+        version: &str,
+        kind: ArtifactKind,
+        h1: &str,
+    ) -> Result<(), ServeError> {
         if self.verify == VerifyMode::Off {
             return Ok(());
         }
         if module != TOOLCHAIN_MODULE && self.private.skip_sumdb(module) {
             return Ok(());
         }
-        let Some(db) = self.databases.first() else { return Ok(()) };
+        let Some(db) = self.databases.first() else {
+            return Ok(());
+        };
         let what = match kind {
             ArtifactKind::Info => return Ok(()),
             ArtifactKind::Zip => "zip",
@@ -716,12 +870,18 @@ impl Sumdb {
                 );
                 tracing::warn!(module, version, error = %message, "module not verified; not cached");
                 return Err(match err {
-                    DbError::Unreachable { timed_out: true, .. } => ServeError::GatewayTimeout(message),
+                    DbError::Unreachable {
+                        timed_out: true, ..
+                    } => ServeError::GatewayTimeout(message),
                     _ => ServeError::BadGateway(message),
                 });
             }
         };
-        let expected = if kind == ArtifactKind::Zip { &hashes.zip } else { &hashes.go_mod };
+        let expected = if kind == ArtifactKind::Zip {
+            &hashes.zip
+        } else {
+            &hashes.go_mod
+        };
         if expected == h1 {
             return Ok(());
         }
@@ -743,12 +903,20 @@ enum CacheState {
     Stale,
 }
 
-fn respond(body: Bytes, content_type: &'static str, cache_control: &'static str, state: Option<CacheState>) -> Response<Full<Bytes>> {
+fn respond(
+    body: Bytes,
+    content_type: &'static str,
+    cache_control: &'static str,
+    state: Option<CacheState>,
+) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(body));
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     let stale = matches!(state, Some(CacheState::Stale));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(if stale { "no-store" } else { cache_control }));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if stale { "no-store" } else { cache_control }),
+    );
     if let Some(state) = state {
         h.insert(
             "x-goxy-cache",
@@ -759,7 +927,10 @@ fn respond(body: Bytes, content_type: &'static str, cache_control: &'static str,
             }),
         );
         if stale {
-            h.insert(header::WARNING, HeaderValue::from_static("110 goxy \"Response is Stale\""));
+            h.insert(
+                header::WARNING,
+                HeaderValue::from_static("110 goxy \"Response is Stale\""),
+            );
         }
     }
     resp
@@ -767,9 +938,13 @@ fn respond(body: Bytes, content_type: &'static str, cache_control: &'static str,
 
 /// `M@V` of a lookup path (module and version `!`-escaped), checked.
 fn split_lookup(path: &str) -> Result<(String, String), String> {
-    let (escaped_module, escaped_version) = path.rsplit_once('@').ok_or_else(|| format!("lookup {path:?}: want module@version"))?;
-    let module = goxy_mod::module::unescape_path(escaped_module).map_err(|e| format!("lookup {path:?}: {e}"))?;
-    let version = goxy_mod::module::unescape_version(escaped_version).map_err(|e| format!("lookup {path:?}: {e}"))?;
+    let (escaped_module, escaped_version) = path
+        .rsplit_once('@')
+        .ok_or_else(|| format!("lookup {path:?}: want module@version"))?;
+    let module = goxy_mod::module::unescape_path(escaped_module)
+        .map_err(|e| format!("lookup {path:?}: {e}"))?;
+    let version = goxy_mod::module::unescape_version(escaped_version)
+        .map_err(|e| format!("lookup {path:?}: {e}"))?;
     goxy_mod::module::check(&module, &version).map_err(|e| format!("lookup {path:?}: {e}"))?;
     Ok((module, version))
 }
@@ -784,19 +959,37 @@ fn escaped_lookup(module: &str, version: &str) -> Result<String, String> {
 
 /// Wires the relay and the verifier into `app` (called where `goxy serve`
 /// builds it) and says at startup what is verified.
-pub fn install(app: crate::app::App, cfg: &crate::config::ServerConfig, http: HttpClient) -> Result<crate::app::App, String> {
+pub fn install(
+    app: crate::app::App,
+    cfg: &crate::config::ServerConfig,
+    http: HttpClient,
+) -> Result<crate::app::App, String> {
     for warning in &cfg.sumdb.warnings {
         tracing::warn!("{warning}");
     }
     if cfg.sumdb.databases.is_empty() {
         return Ok(app);
     }
-    let sumdb = Arc::new(Sumdb::new(&cfg.sumdb, cfg.private.clone(), &cfg.cache_dir, http)?);
-    let names: Vec<&str> = cfg.sumdb.databases.iter().map(|d| d.name.as_str()).collect();
+    let sumdb = Arc::new(Sumdb::new(
+        &cfg.sumdb,
+        cfg.private.clone(),
+        &cfg.cache_dir,
+        http,
+    )?);
+    let names: Vec<&str> = cfg
+        .sumdb
+        .databases
+        .iter()
+        .map(|d| d.name.as_str())
+        .collect();
     tracing::info!(databases = %names.join(","), origin = cfg.sumdb.origin, verify = sumdb.verifies(),
         no_sumdb = %cfg.private.no_sumdb_effective(), "checksum database relay");
     let app = app.with_sumdb(sumdb.clone());
-    Ok(if sumdb.verifies() { app.with_verifier(sumdb) } else { app })
+    Ok(if sumdb.verifies() {
+        app.with_verifier(sumdb)
+    } else {
+        app
+    })
 }
 
 impl crate::hooks::SumdbRelay for Sumdb {
@@ -821,15 +1014,23 @@ impl crate::hooks::ChecksumVerifier for Sumdb {
 mod tests {
     use super::*;
 
-    const TEST_KEY: &str = "localhost.localdev/sumdb+00000c67+AcTrnkbUA+TU4heY3hkjiSES/DSQniBqIeQ/YppAUtK6";
+    const TEST_KEY: &str =
+        "localhost.localdev/sumdb+00000c67+AcTrnkbUA+TU4heY3hkjiSES/DSQniBqIeQ/YppAUtK6";
 
     #[test]
     fn gosumdb_forms() {
         assert_eq!(parse_gosumdb("off").unwrap(), GoSumdb::Off);
-        assert_eq!(parse_gosumdb("sum.example.org").unwrap(), GoSumdb::NameOnly("sum.example.org".into()));
+        assert_eq!(
+            parse_gosumdb("sum.example.org").unwrap(),
+            GoSumdb::NameOnly("sum.example.org".into())
+        );
         assert_eq!(
             parse_gosumdb(TEST_KEY).unwrap(),
-            GoSumdb::Keyed { name: "localhost.localdev/sumdb".into(), key: TEST_KEY.into(), url: "https://localhost.localdev/sumdb".into() }
+            GoSumdb::Keyed {
+                name: "localhost.localdev/sumdb".into(),
+                key: TEST_KEY.into(),
+                url: "https://localhost.localdev/sumdb".into()
+            }
         );
         match parse_gosumdb(&format!("{TEST_KEY} http://127.0.0.1:9/db")).unwrap() {
             GoSumdb::Keyed { url, .. } => assert_eq!(url, "http://127.0.0.1:9/db"),
@@ -842,36 +1043,70 @@ mod tests {
 
     #[test]
     fn flag_beats_file_and_bare_names_warn() {
-        let file = [FileSumdb { name: "localhost.localdev/sumdb".into(), key: TEST_KEY.into(), url: Some("http://127.0.0.1:1/".into()) }];
+        let file = [FileSumdb {
+            name: "localhost.localdev/sumdb".into(),
+            key: TEST_KEY.into(),
+            url: Some("http://127.0.0.1:1/".into()),
+        }];
         let s = resolve_settings(None, &file, None, None).unwrap();
         assert_eq!(s.databases.len(), 1);
-        assert_eq!(s.databases.first().map(|d| d.url.as_str()), Some("http://127.0.0.1:1/"));
+        assert_eq!(
+            s.databases.first().map(|d| d.url.as_str()),
+            Some("http://127.0.0.1:1/")
+        );
         assert_eq!(s.verify, VerifyMode::Verify);
         let s = resolve_settings(Some("sum.example.org"), &file, Some("off"), Some(5)).unwrap();
         assert!(s.databases.is_empty());
         assert_eq!(s.verify, VerifyMode::Off);
         assert_eq!(s.latest_ttl, Duration::from_secs(5));
-        assert!(s.warnings.iter().any(|w| w.contains("sum.example.org") && w.contains("[[sumdb]]")), "{:?}", s.warnings);
+        assert!(
+            s.warnings
+                .iter()
+                .any(|w| w.contains("sum.example.org") && w.contains("[[sumdb]]")),
+            "{:?}",
+            s.warnings
+        );
         assert!(resolve_settings(None, &file, Some("sometimes"), None).is_err());
-        let wrong_name = [FileSumdb { name: "other.example".into(), key: TEST_KEY.into(), url: None }];
-        assert!(resolve_settings(None, &wrong_name, None, None).unwrap_err().contains("the key is for"));
+        let wrong_name = [FileSumdb {
+            name: "other.example".into(),
+            key: TEST_KEY.into(),
+            url: None,
+        }];
+        assert!(resolve_settings(None, &wrong_name, None, None)
+            .unwrap_err()
+            .contains("the key is for"));
     }
 
     #[test]
     fn lookup_paths() {
         assert_eq!(
             split_lookup("github.com/!burnt!sushi/toml@v1.4.0").unwrap(),
-            ("github.com/BurntSushi/toml".to_string(), "v1.4.0".to_string())
+            (
+                "github.com/BurntSushi/toml".to_string(),
+                "v1.4.0".to_string()
+            )
         );
-        assert_eq!(escaped_lookup("github.com/BurntSushi/toml", "v1.4.0").unwrap(), "github.com/!burnt!sushi/toml@v1.4.0");
-        for bad in ["github.com/x/y", "../x@v1.0.0", "github.com/x/y@", "github.com/x/y@latest", "github.com/X/y@v1.0.0"] {
+        assert_eq!(
+            escaped_lookup("github.com/BurntSushi/toml", "v1.4.0").unwrap(),
+            "github.com/!burnt!sushi/toml@v1.4.0"
+        );
+        for bad in [
+            "github.com/x/y",
+            "../x@v1.0.0",
+            "github.com/x/y@",
+            "github.com/x/y@latest",
+            "github.com/X/y@v1.0.0",
+        ] {
             assert!(split_lookup(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn directory_names_are_one_safe_component() {
-        assert_eq!(dir_component("localhost.localdev/sumdb"), "localhost.localdev%2Fsumdb");
+        assert_eq!(
+            dir_component("localhost.localdev/sumdb"),
+            "localhost.localdev%2Fsumdb"
+        );
         assert_eq!(dir_component(".."), "%2E.");
         assert!(!dir_component("a/../../b").contains('/'));
     }
