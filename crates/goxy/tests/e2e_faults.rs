@@ -190,7 +190,33 @@ fn upstream_killed_cached_versions_served_and_list_stale() {
         assert_eq!(r.status, 200, "{f} while the upstream is up: {}", r.text());
     }
 
+    // Kill the upstream while goxy is in the middle of fetching a zip.
+    let in_flight = format!("{base}/v1.0.0.zip");
+    s.upstream.set_fault(&in_flight, Fault::Hang);
+    let in_flight_url = format!("{}{in_flight}", s.goxy.url);
+    let pending = std::thread::spawn(move || http_get(&in_flight_url));
+    while s.upstream.hits(&in_flight) == 0 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     s.upstream.stop();
+    let cut = pending
+        .join()
+        .expect("request thread")
+        .expect("goxy answered the cut-off fetch");
+    assert_eq!(
+        cut.status,
+        502,
+        "zip whose upstream died mid-fetch: {}",
+        cut.text()
+    );
+    let again = s.get(&in_flight);
+    assert_eq!(
+        again.status,
+        502,
+        "zip whose upstream died mid-fetch, asked again: {}",
+        again.text()
+    );
+
     // Let the list TTL run out so goxy has to ask the (dead) upstream again.
     std::thread::sleep(Duration::from_millis(1500));
 
