@@ -573,6 +573,12 @@ fn zip_disagreeing_with_the_database_is_refused_and_not_cached() {
         log.contains("checksum mismatch") && log.contains("security_event=true"),
         "{log}"
     );
+    let metrics = get(&goxy, "/metrics").text();
+    let rejected = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("goxy_checksum_verifications_total{outcome=\"rejected\"} "))
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    assert_eq!(rejected, Some(2), "{metrics}");
 
     let run = go(
         &s.tmp.path().join("home1"),
