@@ -14,6 +14,7 @@ pub mod limits;
 pub mod metrics;
 pub mod opsconfig;
 pub mod route;
+mod sendfile;
 mod serve;
 pub mod sumdb;
 pub mod tls;

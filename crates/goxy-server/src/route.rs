@@ -228,7 +228,7 @@ mod tests {
             "/x.y/z!/@v/list",
             "/x/z/@v/list",
             "/x.y/z\\w/@v/list",
-            "/x.y/z/@v/-x.info",
+            "/x.y/z/@v/-x.zip",
             "/x.y/z/@v/%c0%ae.info",
             "/%252e/@v/list",
         ] {

@@ -278,7 +278,8 @@ pub async fn serve(front: Arc<Front>, listener: TcpListener, ops: &OpsConfig, tl
                                     return;
                                 }
                             }
-                            serve_connection(&builders.auto, stream, front, peer, stop).await;
+                            // Cache hits that are memory-mapped go out with sendfile(2).
+                            serve_connection(&builders.auto, crate::sendfile::SendfileStream::new(stream), front, peer, stop).await;
                         }
                     }
                 });

@@ -177,10 +177,7 @@ impl BlobStore for DiskStore {
         };
         let len = file.metadata().map_err(|e| err("stat blob", e))?.len();
         let bytes = if len >= MMAP_THRESHOLD {
-            // SAFETY: blobs are immutable once installed (written to a temp file
-            // and renamed); nothing writes to the mapped file afterwards.
-            let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| err("map blob", e))?;
-            Bytes::from_owner(map)
+            crate::mapped::map_file(file).map_err(|e| err("map blob", e))?
         } else {
             let mut data = Vec::with_capacity(len as usize);
             file.read_to_end(&mut data)

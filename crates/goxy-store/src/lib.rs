@@ -16,6 +16,7 @@
 //! is the local-disk implementation.
 
 mod disk;
+pub mod mapped;
 
 /// Blobs at least this large are memory-mapped when read, so their bytes live
 /// in the page cache rather than on the heap.
