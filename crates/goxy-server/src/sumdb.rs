@@ -590,6 +590,7 @@ impl Sumdb {
             .map_err(|e| DbError::verification(&db.name, "latest", &e))?;
         let before = db.trusted_tree();
         let mut attempt = 0;
+        let mut body = body;
         loop {
             let wanted = lock(&db.log)
                 .tiles_for_merge(&signed.tree)
@@ -603,6 +604,20 @@ impl Sumdb {
                 }
                 Err(e) if matches!(e.root(), SumdbError::MissingTile(_)) && attempt == 0 => {
                     attempt += 1
+                }
+                // An older tree that is a prefix of the trusted one (a stale
+                // cache in front of the database, or a rollback attempt): it is
+                // never relayed as the latest; the newer trusted tree is.
+                Err(e) if matches!(e.root(), SumdbError::Rollback { .. }) => {
+                    db.keep_tiles(&wanted, &tiles);
+                    tracing::warn!(security_event = true, database = %db.name, reason = %e,
+                        "checksum database /latest is older than the trusted tree; serving the trusted tree");
+                    self.security_events.fetch_add(1, Ordering::Relaxed);
+                    match lock(&db.log).trusted() {
+                        Some(trusted) => body = Bytes::from(trusted.note.clone()),
+                        None => return Err(DbError::verification(&db.name, "latest", &e)),
+                    }
+                    break;
                 }
                 Err(e) => return Err(DbError::verification(&db.name, "latest", &e)),
             }
