@@ -552,7 +552,18 @@ impl Sumdb {
                     }
                 }
             }
-            let data = self.fetch(db, &tile.path(), MAX_TILE_BYTES).await?;
+            // A tile a proof needs but the database does not have: the answer
+            // cannot be verified, which is not the same as "not found".
+            let data = self
+                .fetch(db, &tile.path(), MAX_TILE_BYTES)
+                .await
+                .map_err(|e| match e {
+                    DbError::NotFound(message) => DbError::Refused {
+                        message,
+                        security: false,
+                    },
+                    other => other,
+                })?;
             set.insert(*tile, data.to_vec());
         }
         Ok(set)

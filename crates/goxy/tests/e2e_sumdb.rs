@@ -741,3 +741,155 @@ fn private_modules_are_not_looked_up_and_verification_can_be_off() {
     // The relay still works (and still verifies) with module verification off.
     assert_eq!(get(&goxy, &sumdb_path("latest")).status, 200);
 }
+
+/// go.sum lines for `count` synthetic module versions (the database only
+/// needs well-formed records; these modules are never downloaded).
+fn synthetic_records(count: u32) -> String {
+    (0..count)
+        .map(|i| {
+            let h = |seed: String| {
+                format!(
+                    "h1:{}",
+                    goxy_zip::hash_go_mod(seed.as_bytes()).trim_start_matches("h1:")
+                )
+            };
+            format!(
+                "example.com/m{i} v1.0.{i} {}\nexample.com/m{i} v1.0.{i}/go.mod {}\n",
+                h(format!("zip {i}")),
+                h(format!("mod {i}"))
+            )
+        })
+        .collect()
+}
+
+/// Full tiles are kept on disk and served when the database is gone; the
+/// trusted tree survives a restart, so a rolled-back or forked database is
+/// still caught by a new goxy process on the same cache.
+#[test]
+fn full_tiles_are_kept_and_trust_survives_a_restart() {
+    if !goxy_testkit::have_go() {
+        eprintln!("skipping: no go command");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let records = synthetic_records(300);
+    let db = Db::start(&records, "honest");
+    let cache = tmp.path().join("cache");
+    let config = write_config(tmp.path(), &db, "");
+    let args = ["--config", config.to_str().unwrap()];
+    let goxy = GoxyProcess::serve(goxy_bin(), &cache, "off", &args).unwrap();
+    let latest = get(&goxy, &sumdb_path("latest"));
+    assert_eq!(latest.status, 200, "{}", latest.text());
+    assert_eq!(tree_size(&latest.text()), 300);
+    let full = get(&goxy, &sumdb_path("tile/8/0/000"));
+    assert_eq!(full.status, 200, "{}", full.text());
+    assert_eq!(full.body.len(), 256 * 32);
+    assert_eq!(full.header("x-goxy-cache"), Some("miss"));
+    assert!(full
+        .header("cache-control")
+        .is_some_and(|c| c.contains("immutable")));
+    let stored = std::fs::read(cache.join("sumdb").join(DB_DIR).join("tile/8/0/000")).unwrap();
+    assert_eq!(stored, full.body);
+    let partial = get(&goxy, &sumdb_path("tile/8/0/001.p/44"));
+    assert_eq!(partial.status, 200, "{}", partial.text());
+    assert_eq!(partial.body.len(), 44 * 32);
+    let lookup = sumdb_path("lookup/example.com/m299@v1.0.299");
+    let answer = get(&goxy, &lookup);
+    assert_eq!(answer.status, 200, "{}", answer.text());
+
+    // With the database gone, verified answers are still served.
+    drop(db);
+    let again = get(&goxy, &sumdb_path("tile/8/0/000"));
+    assert_eq!(again.status, 200, "{}", again.text());
+    assert_eq!(again.header("x-goxy-cache"), Some("hit"));
+    assert_eq!(again.body, full.body);
+    assert_eq!(get(&goxy, &lookup).body, answer.body);
+    let missing = get(&goxy, &sumdb_path("lookup/example.com/m1@v1.0.1"));
+    assert!(
+        missing.status == 502 || missing.status == 504,
+        "{}",
+        missing.text()
+    );
+    drop(goxy);
+
+    // The database again, now presenting an older tree, then a different
+    // log: a restarted goxy on the same cache refuses both.
+    let older = Db::start(&records, "rollback");
+    let config = write_config(tmp.path(), &older, "");
+    let goxy = GoxyProcess::serve(
+        goxy_bin(),
+        &cache,
+        "off",
+        &["--config", config.to_str().unwrap()],
+    )
+    .unwrap();
+    let latest = get(&goxy, &sumdb_path("latest"));
+    assert_eq!(latest.status, 200, "{}", latest.text());
+    assert_eq!(
+        tree_size(&latest.text()),
+        300,
+        "a rolled-back tree was relayed"
+    );
+    older.set_mode("fork");
+    std::thread::sleep(Duration::from_millis(1100));
+    let forked = get(&goxy, &sumdb_path("latest"));
+    assert_eq!(forked.status, 502, "{}", forked.text());
+    // The fork shows as a tile of the trusted tree that does not hash up to it.
+    let log = goxy.stderr();
+    assert!(
+        log.contains("rolled back") && log.contains("ERROR") && log.contains("inconsistent tile"),
+        "{log}"
+    );
+}
+
+/// `golang.org/toolchain` is looked up even when the no-sumdb patterns
+/// cover it; other modules they cover are not.
+#[test]
+fn the_toolchain_module_is_always_verified() {
+    if !goxy_testkit::have_go() {
+        eprintln!("skipping: no go command");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("proxy");
+    for (module, version) in [
+        ("golang.org/toolchain", "v0.0.1-go1.21.0.linux-amd64"),
+        ("golang.org/x/private", "v1.0.0"),
+    ] {
+        let dir = root.join(module).join("@v");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join(format!("{version}.mod")),
+            format!("module {module}\n"),
+        )
+        .unwrap();
+    }
+    let db = Db::start(&synthetic_records(3), "honest");
+    let upstream = Upstream::start(&root).unwrap();
+    let goxy = GoxyProcess::serve(
+        goxy_bin(),
+        &tmp.path().join("cache"),
+        &upstream.url(),
+        &["--sumdb", &db.gosumdb(), "--no-sumdb", "golang.org"],
+    )
+    .unwrap();
+    let private = get(&goxy, "/golang.org/x/private/@v/v1.0.0.mod");
+    assert_eq!(private.status, 200, "{}", private.text());
+    let toolchain = get(
+        &goxy,
+        "/golang.org/toolchain/@v/v0.0.1-go1.21.0.linux-amd64.mod",
+    );
+    assert_eq!(toolchain.status, 502, "{}", toolchain.text());
+    assert!(
+        toolchain
+            .text()
+            .contains("golang.org/toolchain@v0.0.1-go1.21.0.linux-amd64"),
+        "{}",
+        toolchain.text()
+    );
+    assert!(
+        toolchain.text().contains("not found"),
+        "{}",
+        toolchain.text()
+    );
+}
