@@ -121,11 +121,8 @@ pub fn parse_gosumdb(value: &str) -> Result<GoSumdb, String> {
         return Ok(GoSumdb::Off);
     }
     if !key.contains('+') {
-        if url.is_some() {
-            return Err(format!(
-                "checksum database {key}: a URL needs a key (\"name+hash+key url\")"
-            ));
-        }
+        // `name` or `name url`: the go command knows the key of its default
+        // databases; goxy does not, whatever the URL.
         return Ok(GoSumdb::NameOnly(key.to_string()));
     }
     let verifier =
@@ -371,7 +368,7 @@ impl Database {
                 .time_to_live(PARTIAL_TILE_TTL)
                 .build(),
             full_tiles: moka::sync::Cache::builder().max_capacity(4096).build(),
-            lookups: moka::sync::Cache::builder().max_capacity(100_000).build(),
+            lookups: moka::sync::Cache::builder().max_capacity(20_000).build(),
         })
     }
 
@@ -727,6 +724,16 @@ impl Sumdb {
         if let Some(data) = db.cached_tile(&tile) {
             return Ok((data, true));
         }
+        // A partial hash tile is the prefix of its full tile, once that is kept.
+        if !tile.is_full() && !tile.is_data() {
+            if let Some(full) = db.cached_tile(&tile.to_full()) {
+                let mut set = TileSet::new();
+                set.insert(tile.to_full(), full.to_vec());
+                if let Some(prefix) = set.get(&tile) {
+                    return Ok((Bytes::copy_from_slice(prefix), true));
+                }
+            }
+        }
         let data = self.fetch(db, &tile.path(), MAX_TILE_BYTES).await?;
         self.ensure_trusted(db).await?;
         let what = tile.path();
@@ -1064,7 +1071,10 @@ mod tests {
         }
         assert!(parse_gosumdb("name+00000000+AAAA").is_err());
         assert!(parse_gosumdb("a b c").is_err());
-        assert!(parse_gosumdb("sum.example.org http://x").is_err());
+        assert_eq!(
+            parse_gosumdb("sum.example.org https://mirror.example").unwrap(),
+            GoSumdb::NameOnly("sum.example.org".into())
+        );
     }
 
     #[test]

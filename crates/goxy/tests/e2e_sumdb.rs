@@ -804,6 +804,10 @@ fn full_tiles_are_kept_and_trust_survives_a_restart() {
     assert_eq!(again.header("x-goxy-cache"), Some("hit"));
     assert_eq!(again.body, full.body);
     assert_eq!(get(&goxy, &lookup).body, answer.body);
+    // A partial tile is answered with the prefix of the kept full tile.
+    let prefix = get(&goxy, &sumdb_path("tile/8/0/000.p/10"));
+    assert_eq!(prefix.status, 200, "{}", prefix.text());
+    assert_eq!(prefix.body, full.body[..10 * 32]);
     let missing = get(&goxy, &sumdb_path("lookup/example.com/m1@v1.0.1"));
     assert!(
         missing.status == 502 || missing.status == 504,
