@@ -3,6 +3,7 @@
 //! Everything here talks to loopback only and needs no network: the Go
 //! reference programs under `tools/gotest` build from vendored sources.
 
+pub mod gitfixture;
 pub mod gocmd;
 pub mod goxy;
 pub mod http;
