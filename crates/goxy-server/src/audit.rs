@@ -40,8 +40,13 @@ pub struct AuditLog {
 
 impl AuditLog {
     /// Opens the target and starts the writer task; `None` when the audit log is off.
-    pub fn start(settings: &AuditSettings, metrics: Arc<Metrics>) -> Result<Option<(AuditLog, AuditWriter)>, String> {
-        let Some(target) = &settings.target else { return Ok(None) };
+    pub fn start(
+        settings: &AuditSettings,
+        metrics: Arc<Metrics>,
+    ) -> Result<Option<(AuditLog, AuditWriter)>, String> {
+        let Some(target) = &settings.target else {
+            return Ok(None);
+        };
         let out: Box<dyn Write + Send> = match target {
             AuditTarget::Stdout => Box::new(std::io::stdout()),
             AuditTarget::File(path) => Box::new(
@@ -53,8 +58,19 @@ impl AuditLog {
             ),
         };
         let (tx, rx) = mpsc::channel(settings.buffer);
-        let writer = AuditWriter { rx, out: std::io::BufWriter::new(out), metrics: metrics.clone() };
-        Ok(Some((AuditLog { tx, max_wait: settings.max_wait, metrics }, writer)))
+        let writer = AuditWriter {
+            rx,
+            out: std::io::BufWriter::new(out),
+            metrics: metrics.clone(),
+        };
+        Ok(Some((
+            AuditLog {
+                tx,
+                max_wait: settings.max_wait,
+                metrics,
+            },
+            writer,
+        )))
     }
 
     /// Queues one line; waits for room up to the configured limit.
@@ -135,7 +151,9 @@ impl AuditWriter {
                 self.metrics.audit_lines.fetch_add(1, Ordering::Relaxed);
             }
             Err(e) => {
-                self.metrics.audit_write_errors.fetch_add(1, Ordering::Relaxed);
+                self.metrics
+                    .audit_write_errors
+                    .fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(error = %e, "audit log write failed");
             }
         }
@@ -186,8 +204,14 @@ mod tests {
     #[test]
     fn rfc3339_known_instants() {
         assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
-        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_millis(951_782_400_250)), "2000-02-29T00:00:00.250Z");
-        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(1_795_239_041)), "2026-11-21T05:30:41.000Z");
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_millis(951_782_400_250)),
+            "2000-02-29T00:00:00.250Z"
+        );
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(1_795_239_041)),
+            "2026-11-21T05:30:41.000Z"
+        );
     }
 
     #[test]
@@ -206,8 +230,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit.log");
         let metrics = Arc::new(Metrics::new(&[]));
-        let settings = AuditSettings { target: Some(AuditTarget::File(path.clone())), buffer: 2, max_wait: Duration::from_secs(5) };
-        let (log, writer) = AuditLog::start(&settings, metrics.clone()).unwrap().unwrap();
+        let settings = AuditSettings {
+            target: Some(AuditTarget::File(path.clone())),
+            buffer: 2,
+            max_wait: Duration::from_secs(5),
+        };
+        let (log, writer) = AuditLog::start(&settings, metrics.clone())
+            .unwrap()
+            .unwrap();
         let task = tokio::spawn(writer.run());
         for i in 0..50u16 {
             let record = AuditRecord {
@@ -230,7 +260,11 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         let statuses: Vec<u64> = text
             .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["status"].as_u64().unwrap())
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["status"]
+                    .as_u64()
+                    .unwrap()
+            })
             .collect();
         assert_eq!(statuses, (200..250).collect::<Vec<u64>>());
         assert_eq!(metrics.audit_lines.load(Ordering::Relaxed), 50);

@@ -18,7 +18,10 @@ use subtle::ConstantTimeEq;
 pub enum Principal {
     Anonymous,
     /// A configured token or user, by its `name`.
-    Named { name: String, modules: String },
+    Named {
+        name: String,
+        modules: String,
+    },
     /// Credentials were sent but matched nothing.
     Invalid,
 }
@@ -57,8 +60,16 @@ fn hash_all(list: &[Credential], basic: bool) -> Vec<Hashed> {
     list.iter()
         .map(|c| {
             // A user's secret is the whole `user:password`, as sent in basic auth.
-            let secret = if basic { format!("{}:{}", c.name, c.secret) } else { c.secret.clone() };
-            Hashed { name: c.name.clone(), modules: c.modules.clone(), digest: digest(secret.as_bytes()) }
+            let secret = if basic {
+                format!("{}:{}", c.name, c.secret)
+            } else {
+                c.secret.clone()
+            };
+            Hashed {
+                name: c.name.clone(),
+                modules: c.modules.clone(),
+                digest: digest(secret.as_bytes()),
+            }
         })
         .collect()
 }
@@ -82,7 +93,10 @@ impl Authenticator {
     /// Whether any of this matters: no credentials and no private patterns
     /// means every request is served.
     pub fn enabled(&self) -> bool {
-        self.required || !self.private.trim().is_empty() || !self.tokens.is_empty() || !self.users.is_empty()
+        self.required
+            || !self.private.trim().is_empty()
+            || !self.tokens.is_empty()
+            || !self.users.is_empty()
     }
 
     pub fn required(&self) -> bool {
@@ -95,8 +109,12 @@ impl Authenticator {
 
     /// The principal for an `Authorization` header value (or its absence).
     pub fn principal(&self, authorization: Option<&[u8]>) -> Principal {
-        let Some(value) = authorization else { return Principal::Anonymous };
-        let Ok(value) = std::str::from_utf8(value) else { return Principal::Invalid };
+        let Some(value) = authorization else {
+            return Principal::Anonymous;
+        };
+        let Ok(value) = std::str::from_utf8(value) else {
+            return Principal::Invalid;
+        };
         let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value, ""));
         let rest = rest.trim();
         let (list, secret) = if scheme.eq_ignore_ascii_case("bearer") {
@@ -118,7 +136,10 @@ impl Authenticator {
             }
         }
         match found {
-            Some(c) => Principal::Named { name: c.name.clone(), modules: c.modules.clone() },
+            Some(c) => Principal::Named {
+                name: c.name.clone(),
+                modules: c.modules.clone(),
+            },
             None => Principal::Invalid,
         }
     }
@@ -157,33 +178,72 @@ mod tests {
             deny_status: 404,
             private: "corp.example.com,*.internal.example".into(),
             tokens: vec![
-                Credential { name: "ci".into(), secret: "s3cret-token-1".into(), modules: "corp.example.com/team".into() },
-                Credential { name: "all".into(), secret: "s3cret-token-2".into(), modules: "corp.example.com,*.internal.example".into() },
+                Credential {
+                    name: "ci".into(),
+                    secret: "s3cret-token-1".into(),
+                    modules: "corp.example.com/team".into(),
+                },
+                Credential {
+                    name: "all".into(),
+                    secret: "s3cret-token-2".into(),
+                    modules: "corp.example.com,*.internal.example".into(),
+                },
             ],
-            users: vec![Credential { name: "alice".into(), secret: "pa55word!".into(), modules: "git.internal.example".into() }],
+            users: vec![Credential {
+                name: "alice".into(),
+                secret: "pa55word!".into(),
+                modules: "git.internal.example".into(),
+            }],
         }
     }
 
     fn basic(user_pass: &str) -> Vec<u8> {
-        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(user_pass)).into_bytes()
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(user_pass)
+        )
+        .into_bytes()
     }
 
     #[test]
     fn principals_from_headers() {
         let auth = Authenticator::new(&settings(false));
         assert_eq!(auth.principal(None), Principal::Anonymous);
-        assert_eq!(auth.principal(Some(b"Bearer s3cret-token-1")).log_name(), "ci");
-        assert_eq!(auth.principal(Some(b"bearer  s3cret-token-2 ")).log_name(), "all");
-        assert_eq!(auth.principal(Some(b"Bearer s3cret-token-")), Principal::Invalid);
-        assert_eq!(auth.principal(Some(b"Bearer s3cret-token-11")), Principal::Invalid);
-        assert_eq!(auth.principal(Some(&basic("alice:pa55word!"))).log_name(), "alice");
-        assert_eq!(auth.principal(Some(&basic("alice:pa55word"))), Principal::Invalid);
-        assert_eq!(auth.principal(Some(&basic("ci:s3cret-token-1"))), Principal::Invalid);
+        assert_eq!(
+            auth.principal(Some(b"Bearer s3cret-token-1")).log_name(),
+            "ci"
+        );
+        assert_eq!(
+            auth.principal(Some(b"bearer  s3cret-token-2 ")).log_name(),
+            "all"
+        );
+        assert_eq!(
+            auth.principal(Some(b"Bearer s3cret-token-")),
+            Principal::Invalid
+        );
+        assert_eq!(
+            auth.principal(Some(b"Bearer s3cret-token-11")),
+            Principal::Invalid
+        );
+        assert_eq!(
+            auth.principal(Some(&basic("alice:pa55word!"))).log_name(),
+            "alice"
+        );
+        assert_eq!(
+            auth.principal(Some(&basic("alice:pa55word"))),
+            Principal::Invalid
+        );
+        assert_eq!(
+            auth.principal(Some(&basic("ci:s3cret-token-1"))),
+            Principal::Invalid
+        );
         assert_eq!(auth.principal(Some(b"Basic !!!")), Principal::Invalid);
         assert_eq!(auth.principal(Some(b"Digest x")), Principal::Invalid);
         assert_eq!(auth.principal(Some(&[0xff, 0xfe])), Principal::Invalid);
         // The secret never appears in the debug form either.
-        assert!(!format!("{:?}", auth.principal(Some(b"Bearer s3cret-token-1"))).contains("s3cret"));
+        assert!(
+            !format!("{:?}", auth.principal(Some(b"Bearer s3cret-token-1"))).contains("s3cret")
+        );
     }
 
     #[test]
@@ -194,20 +254,35 @@ mod tests {
         let alice = auth.principal(Some(&basic("alice:pa55word!")));
         let anon = Principal::Anonymous;
         assert_eq!(auth.allows(&anon, "github.com/pkg/errors"), Ok(()));
-        assert_eq!(auth.allows(&anon, "corp.example.com/team/x"), Err(Denial::NotAllowed));
+        assert_eq!(
+            auth.allows(&anon, "corp.example.com/team/x"),
+            Err(Denial::NotAllowed)
+        );
         assert_eq!(auth.allows(&ci, "corp.example.com/team/x"), Ok(()));
-        assert_eq!(auth.allows(&ci, "corp.example.com/other"), Err(Denial::NotAllowed));
+        assert_eq!(
+            auth.allows(&ci, "corp.example.com/other"),
+            Err(Denial::NotAllowed)
+        );
         assert_eq!(auth.allows(&ci, "github.com/pkg/errors"), Ok(()));
         assert_eq!(auth.allows(&all, "git.internal.example/x/y"), Ok(()));
         assert_eq!(auth.allows(&alice, "git.internal.example/x/y"), Ok(()));
-        assert_eq!(auth.allows(&alice, "corp.example.com/team/x"), Err(Denial::NotAllowed));
-        assert_eq!(auth.allows(&Principal::Invalid, "github.com/pkg/errors"), Err(Denial::BadCredentials));
+        assert_eq!(
+            auth.allows(&alice, "corp.example.com/team/x"),
+            Err(Denial::NotAllowed)
+        );
+        assert_eq!(
+            auth.allows(&Principal::Invalid, "github.com/pkg/errors"),
+            Err(Denial::BadCredentials)
+        );
     }
 
     #[test]
     fn required_auth_refuses_anonymous() {
         let auth = Authenticator::new(&settings(true));
-        assert_eq!(auth.allows(&Principal::Anonymous, "github.com/pkg/errors"), Err(Denial::Unauthenticated));
+        assert_eq!(
+            auth.allows(&Principal::Anonymous, "github.com/pkg/errors"),
+            Err(Denial::Unauthenticated)
+        );
         let ci = auth.principal(Some(b"Bearer s3cret-token-1"));
         assert_eq!(auth.allows(&ci, "github.com/pkg/errors"), Ok(()));
     }

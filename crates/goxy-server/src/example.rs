@@ -111,9 +111,16 @@ mod tests {
         let path = dir.path().join("goxy.toml");
         std::fs::write(&path, EXAMPLE).unwrap();
         toml::from_str::<FileConfig>(EXAMPLE).unwrap();
-        let args = ServeArgs { config: Some(path), upstream: Some("off".into()), ..Default::default() };
+        let args = ServeArgs {
+            config: Some(path),
+            upstream: Some("off".into()),
+            ..Default::default()
+        };
         let from_example = config::resolve(&args).unwrap();
-        let args = ServeArgs { upstream: Some("off".into()), ..Default::default() };
+        let args = ServeArgs {
+            upstream: Some("off".into()),
+            ..Default::default()
+        };
         let defaults = config::resolve(&args).unwrap();
         assert_eq!(format!("{from_example:?}"), format!("{defaults:?}"));
     }

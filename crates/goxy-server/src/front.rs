@@ -32,7 +32,10 @@ pub struct ClientAddr(pub SocketAddr);
 
 fn too_many(what: &str, wait: std::time::Duration) -> Response<Body> {
     let secs = retry_after_secs(wait);
-    let mut resp = text(StatusCode::TOO_MANY_REQUESTS, &format!("too many requests {what}; retry after {secs} s"));
+    let mut resp = text(
+        StatusCode::TOO_MANY_REQUESTS,
+        &format!("too many requests {what}; retry after {secs} s"),
+    );
     if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
         resp.headers_mut().insert(header::RETRY_AFTER, v);
     }
@@ -49,7 +52,9 @@ pub struct Guard {
 impl ModuleGuard for Guard {
     fn check(&self, module: &str, extensions: &http::Extensions) -> Option<Response<Body>> {
         if self.auth.enabled() {
-            let principal = extensions.get::<Principal>().unwrap_or(&Principal::Anonymous);
+            let principal = extensions
+                .get::<Principal>()
+                .unwrap_or(&Principal::Anonymous);
             if let Err(denial) = self.auth.allows(principal, module) {
                 return Some(match denial {
                     Denial::Unauthenticated | Denial::BadCredentials => {
@@ -58,16 +63,28 @@ impl ModuleGuard for Guard {
                         } else {
                             Refusal::BadCredentials
                         });
-                        let mut resp = text(StatusCode::UNAUTHORIZED, "unauthorized: send a bearer token or basic auth credentials");
-                        resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"goxy\""));
+                        let mut resp = text(
+                            StatusCode::UNAUTHORIZED,
+                            "unauthorized: send a bearer token or basic auth credentials",
+                        );
+                        resp.headers_mut().insert(
+                            header::WWW_AUTHENTICATE,
+                            HeaderValue::from_static("Basic realm=\"goxy\""),
+                        );
                         resp
                     }
                     Denial::NotAllowed => {
                         self.metrics.refused(Refusal::NotAllowed);
                         if self.auth.deny_status() == 403 {
-                            text(StatusCode::FORBIDDEN, &format!("forbidden: {module}: not allowed for this principal"))
+                            text(
+                                StatusCode::FORBIDDEN,
+                                &format!("forbidden: {module}: not allowed for this principal"),
+                            )
                         } else {
-                            text(StatusCode::NOT_FOUND, &format!("not found: {module}: unknown module"))
+                            text(
+                                StatusCode::NOT_FOUND,
+                                &format!("not found: {module}: unknown module"),
+                            )
                         }
                     }
                 });
@@ -96,9 +113,19 @@ impl Front {
     pub fn new(app: App, ops: &OpsConfig, audit: Option<AuditLog>) -> Front {
         let auth = Arc::new(Authenticator::new(&ops.auth));
         let metrics = app.metrics.clone();
-        let guard = Guard { auth: auth.clone(), module_limit: RateLimiter::new(ops.module_limit), metrics: metrics.clone() };
+        let guard = Guard {
+            auth: auth.clone(),
+            module_limit: RateLimiter::new(ops.module_limit),
+            metrics: metrics.clone(),
+        };
         let app = Arc::new(app.with_guard(Arc::new(guard)));
-        Front { app, metrics, audit, auth, client_limit: RateLimiter::new(ops.client_limit) }
+        Front {
+            app,
+            metrics,
+            audit,
+            auth,
+            client_limit: RateLimiter::new(ops.client_limit),
+        }
     }
 
     pub fn app(&self) -> &Arc<App> {
@@ -115,20 +142,36 @@ impl Front {
         // Probes and scrapes are never throttled.
         let probe = matches!(path, "/healthz" | "/readyz" | "/metrics");
         let principal = if self.auth.enabled() {
-            self.auth.principal(req.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes()))
+            self.auth.principal(
+                req.headers()
+                    .get(header::AUTHORIZATION)
+                    .map(|v| v.as_bytes()),
+            )
         } else {
             Principal::Anonymous
         };
-        let limited = if probe { None } else { self.client_limit.as_ref().and_then(|l| l.check(&peer.ip(), Instant::now()).err()) };
+        let limited = if probe {
+            None
+        } else {
+            self.client_limit
+                .as_ref()
+                .and_then(|l| l.check(&peer.ip(), Instant::now()).err())
+        };
         let mut resp = if let Some(wait) = limited {
             self.metrics.refused(Refusal::RateLimitClient);
             let mut r = too_many("from this client address", wait);
             r.extensions_mut().insert(Endpoint::of_path(path));
             r
         } else if path == "/metrics" {
-            let mut r = Response::new(Full::new(Bytes::from(self.metrics.render(self.app.chain()))));
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
-            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            let mut r = Response::new(Full::new(Bytes::from(
+                self.metrics.render(self.app.chain()),
+            )));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             r.extensions_mut().insert(Endpoint::Metrics);
             r
         } else {
@@ -140,11 +183,23 @@ impl Front {
             resp.headers_mut().insert("x-request-id", v);
         }
         let status = resp.status().as_u16();
-        let bytes = if method == Method::HEAD { 0 } else { resp.body().size_hint().exact().unwrap_or(0) };
-        let endpoint = resp.extensions().get::<Endpoint>().copied().unwrap_or(Endpoint::Invalid);
+        let bytes = if method == Method::HEAD {
+            0
+        } else {
+            resp.body().size_hint().exact().unwrap_or(0)
+        };
+        let endpoint = resp
+            .extensions()
+            .get::<Endpoint>()
+            .copied()
+            .unwrap_or(Endpoint::Invalid);
         self.metrics.request(endpoint, status, bytes);
         if let Some(audit) = &self.audit {
-            let cache = resp.headers().get("x-goxy-cache").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            let cache = resp
+                .headers()
+                .get("x-goxy-cache")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
             let source = match resp.extensions().get::<SourceUsed>() {
                 Some(SourceUsed(s)) => s.as_ref(),
                 None if cache == "hit" => "cache",

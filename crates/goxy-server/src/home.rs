@@ -2,14 +2,17 @@
 //! cache hit rate.
 
 use crate::app::App;
+use crate::metrics::Outcome;
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
 use http_body_util::Full;
-use crate::metrics::Outcome;
 
 fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 pub fn page(app: &App) -> Response<Full<Bytes>> {
@@ -17,7 +20,11 @@ pub fn page(app: &App) -> Response<Full<Bytes>> {
     let misses = app.metrics.responses_with(Outcome::Miss);
     let stale = app.metrics.responses_with(Outcome::Stale);
     let total = hits + misses + stale;
-    let hit_rate = if total == 0 { "no requests yet".to_string() } else { format!("{:.1}%", 100.0 * hits as f64 / total as f64) };
+    let hit_rate = if total == 0 {
+        "no requests yet".to_string()
+    } else {
+        format!("{:.1}%", 100.0 * hits as f64 / total as f64)
+    };
     let mut rows = String::new();
     for upstream in app.chain().upstreams() {
         let h = upstream.health();
@@ -45,7 +52,11 @@ pub fn page(app: &App) -> Response<Full<Bytes>> {
     );
     let mut resp = Response::new(Full::new(Bytes::from(html)));
     *resp.status_mut() = StatusCode::OK;
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }

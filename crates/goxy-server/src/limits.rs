@@ -39,9 +39,14 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() >= MAX_KEYS && !buckets.contains_key(key) {
             let (rate, burst) = (self.rate, self.burst);
-            buckets.retain(|_, b| b.tokens + now.saturating_duration_since(b.updated).as_secs_f64() * rate < burst);
+            buckets.retain(|_, b| {
+                b.tokens + now.saturating_duration_since(b.updated).as_secs_f64() * rate < burst
+            });
         }
-        let bucket = buckets.entry(key.clone()).or_insert(Bucket { tokens: self.burst, updated: now });
+        let bucket = buckets.entry(key.clone()).or_insert(Bucket {
+            tokens: self.burst,
+            updated: now,
+        });
         let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
         bucket.tokens = (bucket.tokens + elapsed * self.rate).min(self.burst);
         bucket.updated = now;
@@ -65,7 +70,11 @@ mod tests {
 
     #[test]
     fn burst_then_refill() {
-        let limiter = RateLimiter::new(RateSettings { rate: 2.0, burst: 3 }).unwrap();
+        let limiter = RateLimiter::new(RateSettings {
+            rate: 2.0,
+            burst: 3,
+        })
+        .unwrap();
         let t0 = Instant::now();
         let key = "10.0.0.1".to_string();
         for _ in 0..3 {
@@ -89,7 +98,11 @@ mod tests {
 
     #[test]
     fn off_when_rate_is_zero() {
-        assert!(RateLimiter::<String>::new(RateSettings { rate: 0.0, burst: 1 }).is_none());
+        assert!(RateLimiter::<String>::new(RateSettings {
+            rate: 0.0,
+            burst: 1
+        })
+        .is_none());
     }
 
     #[test]

@@ -90,10 +90,15 @@ impl Endpoint {
 }
 
 /// Status codes with their own series; anything else is counted as `other`.
-const STATUSES: [u16; 16] = [200, 304, 400, 401, 403, 404, 405, 410, 414, 429, 431, 500, 502, 503, 504, 0];
+const STATUSES: [u16; 16] = [
+    200, 304, 400, 401, 403, 404, 405, 410, 414, 429, 431, 500, 502, 503, 504, 0,
+];
 
 fn status_index(status: u16) -> usize {
-    STATUSES.iter().position(|&s| s == status).unwrap_or(STATUSES.len() - 1)
+    STATUSES
+        .iter()
+        .position(|&s| s == status)
+        .unwrap_or(STATUSES.len() - 1)
 }
 
 /// The kind of cached thing, for cache series.
@@ -107,7 +112,13 @@ pub enum CacheKind {
 }
 
 impl CacheKind {
-    const ALL: [CacheKind; 5] = [CacheKind::Info, CacheKind::Mod, CacheKind::Zip, CacheKind::List, CacheKind::Latest];
+    const ALL: [CacheKind; 5] = [
+        CacheKind::Info,
+        CacheKind::Mod,
+        CacheKind::Zip,
+        CacheKind::List,
+        CacheKind::Latest,
+    ];
 
     fn as_str(self) -> &'static str {
         match self {
@@ -170,7 +181,9 @@ impl Outcome {
 }
 
 /// Upper bounds (seconds) of the upstream fetch latency histogram.
-pub const LATENCY_BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+pub const LATENCY_BUCKETS: [f64; 12] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
 
 #[derive(Default)]
 struct Histogram {
@@ -183,11 +196,17 @@ struct Histogram {
 impl Histogram {
     fn observe(&self, elapsed: Duration) {
         let secs = elapsed.as_secs_f64();
-        let i = LATENCY_BUCKETS.iter().position(|&b| secs <= b).unwrap_or(LATENCY_BUCKETS.len());
+        let i = LATENCY_BUCKETS
+            .iter()
+            .position(|&b| secs <= b)
+            .unwrap_or(LATENCY_BUCKETS.len());
         if let Some(bucket) = self.buckets.get(i) {
             bucket.fetch_add(1, Ordering::Relaxed);
         }
-        self.sum_micros.fetch_add(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.sum_micros.fetch_add(
+            u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         self.count.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -259,7 +278,11 @@ fn zeroed<const N: usize>() -> [AtomicU64; N] {
 impl Metrics {
     /// Series for each upstream by its display name (never carries credentials).
     pub fn new(upstream_names: &[String]) -> Metrics {
-        let series = |name: &str| UpstreamSeries { name: name.to_string(), ok: Histogram::default(), failed: Histogram::default() };
+        let series = |name: &str| UpstreamSeries {
+            name: name.to_string(),
+            ok: Histogram::default(),
+            failed: Histogram::default(),
+        };
         Metrics {
             requests: std::array::from_fn(|_| zeroed()),
             bytes: zeroed(),
@@ -300,13 +323,22 @@ impl Metrics {
     }
 
     pub fn lookup(&self, tier: Tier, kind: CacheKind, hit: bool) {
-        if let Some(c) = self.lookups.get(tier as usize).and_then(|t| t.get(kind as usize)).and_then(|k| k.get(usize::from(hit))) {
+        if let Some(c) = self
+            .lookups
+            .get(tier as usize)
+            .and_then(|t| t.get(kind as usize))
+            .and_then(|k| k.get(usize::from(hit)))
+        {
             c.fetch_add(1, Ordering::Relaxed);
         }
     }
 
     pub fn response(&self, kind: CacheKind, outcome: Outcome) {
-        if let Some(c) = self.responses.get(kind as usize).and_then(|k| k.get(outcome as usize)) {
+        if let Some(c) = self
+            .responses
+            .get(kind as usize)
+            .and_then(|k| k.get(outcome as usize))
+        {
             c.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -332,13 +364,21 @@ impl Metrics {
     /// One upstream fetch, attributed to the source named in the chain's
     /// provenance or error (an upstream display name).
     pub fn upstream_fetch(&self, source: &str, ok: bool, elapsed: Duration) {
-        let series = self.upstreams.iter().find(|u| u.name == source).unwrap_or(&self.other_upstream);
+        let series = self
+            .upstreams
+            .iter()
+            .find(|u| u.name == source)
+            .unwrap_or(&self.other_upstream);
         if ok { &series.ok } else { &series.failed }.observe(elapsed);
     }
 
     /// Total served responses with this outcome (all kinds), for the home page.
     pub fn responses_with(&self, outcome: Outcome) -> u64 {
-        self.responses.iter().filter_map(|k| k.get(outcome as usize)).map(|c| c.load(Ordering::Relaxed)).sum()
+        self.responses
+            .iter()
+            .filter_map(|k| k.get(outcome as usize))
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// The text exposition (format 0.0.4), with upstream health read now.
@@ -346,18 +386,45 @@ impl Metrics {
         let mut out = String::with_capacity(16 * 1024);
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
 
-        header(&mut out, "goxy_requests_total", "counter", "HTTP requests answered, by endpoint kind and status code.");
+        header(
+            &mut out,
+            "goxy_requests_total",
+            "counter",
+            "HTTP requests answered, by endpoint kind and status code.",
+        );
         for endpoint in Endpoint::ALL {
             for (i, status) in STATUSES.iter().enumerate() {
-                let value = self.requests.get(endpoint.index()).and_then(|r| r.get(i)).map(load).unwrap_or(0);
-                let status = if *status == 0 { "other".to_string() } else { status.to_string() };
-                let _ = writeln!(out, "goxy_requests_total{{endpoint=\"{}\",status=\"{status}\"}} {value}", endpoint.as_str());
+                let value = self
+                    .requests
+                    .get(endpoint.index())
+                    .and_then(|r| r.get(i))
+                    .map(load)
+                    .unwrap_or(0);
+                let status = if *status == 0 {
+                    "other".to_string()
+                } else {
+                    status.to_string()
+                };
+                let _ = writeln!(
+                    out,
+                    "goxy_requests_total{{endpoint=\"{}\",status=\"{status}\"}} {value}",
+                    endpoint.as_str()
+                );
             }
         }
-        header(&mut out, "goxy_response_bytes_total", "counter", "Response body bytes sent, by endpoint kind.");
+        header(
+            &mut out,
+            "goxy_response_bytes_total",
+            "counter",
+            "Response body bytes sent, by endpoint kind.",
+        );
         for endpoint in Endpoint::ALL {
             let value = self.bytes.get(endpoint.index()).map(load).unwrap_or(0);
-            let _ = writeln!(out, "goxy_response_bytes_total{{endpoint=\"{}\"}} {value}", endpoint.as_str());
+            let _ = writeln!(
+                out,
+                "goxy_response_bytes_total{{endpoint=\"{}\"}} {value}",
+                endpoint.as_str()
+            );
         }
         header(
             &mut out,
@@ -368,7 +435,13 @@ impl Metrics {
         for tier in Tier::ALL {
             for kind in CacheKind::ALL {
                 for (hit, result) in [(0usize, "miss"), (1, "hit")] {
-                    let value = self.lookups.get(tier as usize).and_then(|t| t.get(kind as usize)).and_then(|k| k.get(hit)).map(load).unwrap_or(0);
+                    let value = self
+                        .lookups
+                        .get(tier as usize)
+                        .and_then(|t| t.get(kind as usize))
+                        .and_then(|k| k.get(hit))
+                        .map(load)
+                        .unwrap_or(0);
                     let _ = writeln!(
                         out,
                         "goxy_cache_lookups_total{{tier=\"{}\",kind=\"{}\",result=\"{result}\"}} {value}",
@@ -386,7 +459,12 @@ impl Metrics {
         );
         for kind in CacheKind::ALL {
             for outcome in OUTCOMES {
-                let value = self.responses.get(kind as usize).and_then(|k| k.get(outcome as usize)).map(load).unwrap_or(0);
+                let value = self
+                    .responses
+                    .get(kind as usize)
+                    .and_then(|k| k.get(outcome as usize))
+                    .map(load)
+                    .unwrap_or(0);
                 let _ = writeln!(
                     out,
                     "goxy_cache_responses_total{{kind=\"{}\",outcome=\"{}\"}} {value}",
@@ -395,20 +473,46 @@ impl Metrics {
                 );
             }
         }
-        header(&mut out, "goxy_singleflight_waits_total", "counter", "Requests that waited for another request's fetch of the same thing.");
+        header(
+            &mut out,
+            "goxy_singleflight_waits_total",
+            "counter",
+            "Requests that waited for another request's fetch of the same thing.",
+        );
         for kind in CacheKind::ALL {
             let value = self.flight_waits.get(kind as usize).map(load).unwrap_or(0);
-            let _ = writeln!(out, "goxy_singleflight_waits_total{{kind=\"{}\"}} {value}", kind.as_str());
+            let _ = writeln!(
+                out,
+                "goxy_singleflight_waits_total{{kind=\"{}\"}} {value}",
+                kind.as_str()
+            );
         }
-        header(&mut out, "goxy_checksum_verifications_total", "counter", "Checksum-database verifications before commit, by outcome.");
+        header(
+            &mut out,
+            "goxy_checksum_verifications_total",
+            "counter",
+            "Checksum-database verifications before commit, by outcome.",
+        );
         for (i, outcome) in ["rejected", "verified"].iter().enumerate() {
             let value = self.checksum.get(i).map(load).unwrap_or(0);
-            let _ = writeln!(out, "goxy_checksum_verifications_total{{outcome=\"{outcome}\"}} {value}");
+            let _ = writeln!(
+                out,
+                "goxy_checksum_verifications_total{{outcome=\"{outcome}\"}} {value}"
+            );
         }
-        header(&mut out, "goxy_refused_total", "counter", "Requests refused by policy (rate limits, authentication, module scope).");
+        header(
+            &mut out,
+            "goxy_refused_total",
+            "counter",
+            "Requests refused by policy (rate limits, authentication, module scope).",
+        );
         for why in Refusal::ALL {
             let value = self.refusals.get(why as usize).map(load).unwrap_or(0);
-            let _ = writeln!(out, "goxy_refused_total{{reason=\"{}\"}} {value}", why.as_str());
+            let _ = writeln!(
+                out,
+                "goxy_refused_total{{reason=\"{}\"}} {value}",
+                why.as_str()
+            );
         }
 
         header(
@@ -417,32 +521,66 @@ impl Metrics {
             "histogram",
             "Time to fetch and validate from an upstream, by upstream and result.",
         );
-        for series in self.upstreams.iter().chain(std::iter::once(&self.other_upstream)) {
+        for series in self
+            .upstreams
+            .iter()
+            .chain(std::iter::once(&self.other_upstream))
+        {
             let name = escape_label(&series.name);
             for (result, histogram) in [("ok", &series.ok), ("error", &series.failed)] {
                 let mut cumulative = 0u64;
                 for (i, bucket) in histogram.buckets.iter().enumerate() {
                     cumulative += load(bucket);
-                    let le = LATENCY_BUCKETS.get(i).map(|b| b.to_string()).unwrap_or_else(|| "+Inf".into());
+                    let le = LATENCY_BUCKETS
+                        .get(i)
+                        .map(|b| b.to_string())
+                        .unwrap_or_else(|| "+Inf".into());
                     let _ = writeln!(
                         out,
                         "goxy_upstream_fetch_duration_seconds_bucket{{upstream=\"{name}\",result=\"{result}\",le=\"{le}\"}} {cumulative}"
                     );
                 }
                 let labels = format!("upstream=\"{name}\",result=\"{result}\"");
-                let _ = writeln!(out, "goxy_upstream_fetch_duration_seconds_sum{{{labels}}} {}", load(&histogram.sum_micros) as f64 / 1e6);
-                let _ = writeln!(out, "goxy_upstream_fetch_duration_seconds_count{{{labels}}} {}", load(&histogram.count));
+                let _ = writeln!(
+                    out,
+                    "goxy_upstream_fetch_duration_seconds_sum{{{labels}}} {}",
+                    load(&histogram.sum_micros) as f64 / 1e6
+                );
+                let _ = writeln!(
+                    out,
+                    "goxy_upstream_fetch_duration_seconds_count{{{labels}}} {}",
+                    load(&histogram.count)
+                );
             }
         }
-        header(&mut out, "goxy_upstream_up", "gauge", "1 when the upstream's circuit is not open (it is being asked).");
+        header(
+            &mut out,
+            "goxy_upstream_up",
+            "gauge",
+            "1 when the upstream's circuit is not open (it is being asked).",
+        );
         for u in chain.upstreams() {
             let h = u.health();
-            let _ = writeln!(out, "goxy_upstream_up{{upstream=\"{}\"}} {}", escape_label(&u.name), u8::from(h.state != CircuitState::Open));
+            let _ = writeln!(
+                out,
+                "goxy_upstream_up{{upstream=\"{}\"}} {}",
+                escape_label(&u.name),
+                u8::from(h.state != CircuitState::Open)
+            );
         }
-        header(&mut out, "goxy_upstream_circuit_state", "gauge", "The upstream's circuit breaker state (1 for the current state).");
+        header(
+            &mut out,
+            "goxy_upstream_circuit_state",
+            "gauge",
+            "The upstream's circuit breaker state (1 for the current state).",
+        );
         for u in chain.upstreams() {
             let h = u.health();
-            for state in [CircuitState::Closed, CircuitState::HalfOpen, CircuitState::Open] {
+            for state in [
+                CircuitState::Closed,
+                CircuitState::HalfOpen,
+                CircuitState::Open,
+            ] {
                 let _ = writeln!(
                     out,
                     "goxy_upstream_circuit_state{{upstream=\"{}\",state=\"{}\"}} {}",
@@ -452,9 +590,19 @@ impl Metrics {
                 );
             }
         }
-        header(&mut out, "goxy_upstream_health_score", "gauge", "Health score from recent error rate and latency: 1 healthy, 0 failing.");
+        header(
+            &mut out,
+            "goxy_upstream_health_score",
+            "gauge",
+            "Health score from recent error rate and latency: 1 healthy, 0 failing.",
+        );
         for u in chain.upstreams() {
-            let _ = writeln!(out, "goxy_upstream_health_score{{upstream=\"{}\"}} {}", escape_label(&u.name), u.health().score);
+            let _ = writeln!(
+                out,
+                "goxy_upstream_health_score{{upstream=\"{}\"}} {}",
+                escape_label(&u.name),
+                u.health().score
+            );
         }
 
         let gauges: [(&str, &str, &str, &AtomicU64); 9] = [
@@ -482,7 +630,10 @@ fn header(out: &mut String, name: &str, kind: &str, help: &str) {
 }
 
 fn escape_label(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -490,7 +641,8 @@ mod tests {
     use super::*;
 
     fn value_of(text: &str, series: &str) -> Option<u64> {
-        text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
     }
 
     #[test]
@@ -501,7 +653,11 @@ mod tests {
             extra_ca_file: None,
         })
         .unwrap();
-        let chain = Chain::new(goxy_fetch::proxylist::parse("https://user:pw@proxy.example").unwrap(), http, None);
+        let chain = Chain::new(
+            goxy_fetch::proxylist::parse("https://user:pw@proxy.example").unwrap(),
+            http,
+            None,
+        );
         let m = Metrics::for_chain(&chain);
         let name = chain.upstreams()[0].name.clone();
         assert!(!name.contains("pw"), "{name}");
@@ -516,22 +672,85 @@ mod tests {
         m.upstream_fetch("direct", false, Duration::from_millis(1));
         let text = m.render(&chain);
         assert!(!text.contains("pw@"));
-        assert_eq!(value_of(&text, "goxy_requests_total{endpoint=\"zip\",status=\"200\"}"), Some(2));
-        assert_eq!(value_of(&text, "goxy_requests_total{endpoint=\"mod\",status=\"other\"}"), Some(1));
-        assert_eq!(value_of(&text, "goxy_response_bytes_total{endpoint=\"zip\"}"), Some(1024));
-        assert_eq!(value_of(&text, "goxy_cache_lookups_total{tier=\"memory\",kind=\"zip\",result=\"miss\"}"), Some(1));
-        assert_eq!(value_of(&text, "goxy_cache_lookups_total{tier=\"disk\",kind=\"zip\",result=\"hit\"}"), Some(1));
-        assert_eq!(value_of(&text, "goxy_cache_responses_total{kind=\"zip\",outcome=\"hit\"}"), Some(1));
-        let up = format!("upstream=\"{name}\",result=\"ok\"");
-        assert_eq!(value_of(&text, &format!("goxy_upstream_fetch_duration_seconds_bucket{{{up},le=\"0.025\"}}")), Some(0));
-        assert_eq!(value_of(&text, &format!("goxy_upstream_fetch_duration_seconds_bucket{{{up},le=\"0.05\"}}")), Some(1));
-        assert_eq!(value_of(&text, &format!("goxy_upstream_fetch_duration_seconds_bucket{{{up},le=\"+Inf\"}}")), Some(2));
-        assert_eq!(value_of(&text, &format!("goxy_upstream_fetch_duration_seconds_count{{{up}}}")), Some(2));
         assert_eq!(
-            value_of(&text, "goxy_upstream_fetch_duration_seconds_count{upstream=\"other\",result=\"error\"}"),
+            value_of(
+                &text,
+                "goxy_requests_total{endpoint=\"zip\",status=\"200\"}"
+            ),
+            Some(2)
+        );
+        assert_eq!(
+            value_of(
+                &text,
+                "goxy_requests_total{endpoint=\"mod\",status=\"other\"}"
+            ),
             Some(1)
         );
-        assert_eq!(value_of(&text, &format!("goxy_upstream_up{{upstream=\"{name}\"}}")), Some(1));
+        assert_eq!(
+            value_of(&text, "goxy_response_bytes_total{endpoint=\"zip\"}"),
+            Some(1024)
+        );
+        assert_eq!(
+            value_of(
+                &text,
+                "goxy_cache_lookups_total{tier=\"memory\",kind=\"zip\",result=\"miss\"}"
+            ),
+            Some(1)
+        );
+        assert_eq!(
+            value_of(
+                &text,
+                "goxy_cache_lookups_total{tier=\"disk\",kind=\"zip\",result=\"hit\"}"
+            ),
+            Some(1)
+        );
+        assert_eq!(
+            value_of(
+                &text,
+                "goxy_cache_responses_total{kind=\"zip\",outcome=\"hit\"}"
+            ),
+            Some(1)
+        );
+        let up = format!("upstream=\"{name}\",result=\"ok\"");
+        assert_eq!(
+            value_of(
+                &text,
+                &format!("goxy_upstream_fetch_duration_seconds_bucket{{{up},le=\"0.025\"}}")
+            ),
+            Some(0)
+        );
+        assert_eq!(
+            value_of(
+                &text,
+                &format!("goxy_upstream_fetch_duration_seconds_bucket{{{up},le=\"0.05\"}}")
+            ),
+            Some(1)
+        );
+        assert_eq!(
+            value_of(
+                &text,
+                &format!("goxy_upstream_fetch_duration_seconds_bucket{{{up},le=\"+Inf\"}}")
+            ),
+            Some(2)
+        );
+        assert_eq!(
+            value_of(
+                &text,
+                &format!("goxy_upstream_fetch_duration_seconds_count{{{up}}}")
+            ),
+            Some(2)
+        );
+        assert_eq!(
+            value_of(
+                &text,
+                "goxy_upstream_fetch_duration_seconds_count{upstream=\"other\",result=\"error\"}"
+            ),
+            Some(1)
+        );
+        assert_eq!(
+            value_of(&text, &format!("goxy_upstream_up{{upstream=\"{name}\"}}")),
+            Some(1)
+        );
         // Every sample line is `name{labels} value` or `name value`.
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let (_, value) = line.rsplit_once(' ').unwrap();

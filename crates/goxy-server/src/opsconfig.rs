@@ -156,7 +156,10 @@ pub struct Credential {
 impl std::fmt::Debug for Credential {
     // Never print the secret.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credential").field("name", &self.name).field("modules", &self.modules).finish_non_exhaustive()
+        f.debug_struct("Credential")
+            .field("name", &self.name)
+            .field("modules", &self.modules)
+            .finish_non_exhaustive()
     }
 }
 
@@ -191,19 +194,26 @@ fn rate(key: &str, rate: Option<f64>, burst: Option<u32>) -> Result<RateSettings
     // Default burst: one second's worth, at least one request.
     let burst = burst.unwrap_or_else(|| (rate.ceil() as u32).max(1));
     if rate > 0.0 && burst == 0 {
-        return Err(format!("limits.{key}_burst: must be at least 1 when limits.{key}_rate is set"));
+        return Err(format!(
+            "limits.{key}_burst: must be at least 1 when limits.{key}_rate is set"
+        ));
     }
     Ok(RateSettings { rate, burst })
 }
 
-fn credentials(section: &str, list: Vec<(String, String, String)>) -> Result<Vec<Credential>, String> {
+fn credentials(
+    section: &str,
+    list: Vec<(String, String, String)>,
+) -> Result<Vec<Credential>, String> {
     let mut out: Vec<Credential> = Vec::new();
     for (i, (name, secret, modules)) in list.into_iter().enumerate() {
         if name.trim().is_empty() {
             return Err(format!("auth.{section}[{i}].name: must not be empty (it names the principal in the audit log)"));
         }
         if secret.len() < 8 {
-            return Err(format!("auth.{section}[{i}] ({name}): the secret must be at least 8 characters"));
+            return Err(format!(
+                "auth.{section}[{i}] ({name}): the secret must be at least 8 characters"
+            ));
         }
         if secret.chars().any(|c| c.is_control()) || (section == "users" && name.contains(':')) {
             return Err(format!("auth.{section}[{i}] ({name}): control characters in the secret, or ':' in a user name"));
@@ -211,7 +221,11 @@ fn credentials(section: &str, list: Vec<(String, String, String)>) -> Result<Vec
         if out.iter().any(|c| c.name == name) {
             return Err(format!("auth.{section}[{i}].name: {name:?} is used twice"));
         }
-        out.push(Credential { name, secret, modules });
+        out.push(Credential {
+            name,
+            secret,
+            modules,
+        });
     }
     Ok(out)
 }
@@ -219,25 +233,43 @@ fn credentials(section: &str, list: Vec<(String, String, String)>) -> Result<Vec
 /// Resolves flags over the file over defaults. Errors name the key and why.
 pub fn resolve(args: &OpsArgs, file: OpsFile) -> Result<OpsConfig, String> {
     let c = file.connections;
-    let max_connections = args.max_connections.or(c.max).unwrap_or(DEFAULT_MAX_CONNECTIONS);
+    let max_connections = args
+        .max_connections
+        .or(c.max)
+        .unwrap_or(DEFAULT_MAX_CONNECTIONS);
     if max_connections == 0 {
         return Err("connections.max: must be at least 1".into());
     }
-    let header_read_timeout = args.header_read_timeout.or(c.header_read_timeout).unwrap_or(DEFAULT_HEADER_READ_TIMEOUT);
+    let header_read_timeout = args
+        .header_read_timeout
+        .or(c.header_read_timeout)
+        .unwrap_or(DEFAULT_HEADER_READ_TIMEOUT);
     if header_read_timeout == 0 {
         return Err("connections.header_read_timeout: must be at least 1 second".into());
     }
-    let streams = c.http2_max_concurrent_streams.unwrap_or(DEFAULT_HTTP2_MAX_STREAMS);
+    let streams = c
+        .http2_max_concurrent_streams
+        .unwrap_or(DEFAULT_HTTP2_MAX_STREAMS);
     if streams == 0 {
         return Err("connections.http2_max_concurrent_streams: must be at least 1".into());
     }
-    let tls = match (args.tls_cert.clone().or(file.tls.cert), args.tls_key.clone().or(file.tls.key)) {
+    let tls = match (
+        args.tls_cert.clone().or(file.tls.cert),
+        args.tls_key.clone().or(file.tls.key),
+    ) {
         (None, None) => None,
         (Some(_), None) => return Err("tls.key: required when tls.cert is set".into()),
         (None, Some(_)) => return Err("tls.cert: required when tls.key is set".into()),
         (Some(cert), Some(key)) => {
-            let reload = file.tls.reload_interval.unwrap_or(DEFAULT_TLS_RELOAD_INTERVAL);
-            Some(TlsSettings { cert, key, reload_interval: Duration::from_secs(reload) })
+            let reload = file
+                .tls
+                .reload_interval
+                .unwrap_or(DEFAULT_TLS_RELOAD_INTERVAL);
+            Some(TlsSettings {
+                cert,
+                key,
+                reload_interval: Duration::from_secs(reload),
+            })
         }
     };
     let audit_target = match args.audit_log.clone().or(file.audit.path) {
@@ -252,35 +284,73 @@ pub fn resolve(args: &OpsArgs, file: OpsFile) -> Result<OpsConfig, String> {
     }
     let deny_status = file.auth.deny_status.unwrap_or(DEFAULT_DENY_STATUS);
     if deny_status != 403 && deny_status != 404 {
-        return Err(format!("auth.deny_status: must be 404 (hide that a module exists) or 403, got {deny_status}"));
+        return Err(format!(
+            "auth.deny_status: must be 404 (hide that a module exists) or 403, got {deny_status}"
+        ));
     }
-    let tokens = credentials("tokens", file.auth.tokens.into_iter().map(|t| (t.name, t.token, t.modules)).collect())?;
-    let users = credentials("users", file.auth.users.into_iter().map(|u| (u.name, u.password, u.modules)).collect())?;
+    let tokens = credentials(
+        "tokens",
+        file.auth
+            .tokens
+            .into_iter()
+            .map(|t| (t.name, t.token, t.modules))
+            .collect(),
+    )?;
+    let users = credentials(
+        "users",
+        file.auth
+            .users
+            .into_iter()
+            .map(|u| (u.name, u.password, u.modules))
+            .collect(),
+    )?;
     let required = file.auth.required.unwrap_or(false);
     if required && tokens.is_empty() && users.is_empty() {
-        return Err("auth.required: true, but no [[auth.tokens]] or [[auth.users]] are configured".into());
+        return Err(
+            "auth.required: true, but no [[auth.tokens]] or [[auth.users]] are configured".into(),
+        );
     }
     Ok(OpsConfig {
         max_connections,
         header_read_timeout: Duration::from_secs(header_read_timeout),
         shutdown_grace: Duration::from_secs(c.shutdown_grace.unwrap_or(DEFAULT_SHUTDOWN_GRACE)),
         http2_max_concurrent_streams: streams,
-        http2_keepalive_interval: Duration::from_secs(c.http2_keepalive_interval.unwrap_or(DEFAULT_HTTP2_KEEPALIVE)),
+        http2_keepalive_interval: Duration::from_secs(
+            c.http2_keepalive_interval
+                .unwrap_or(DEFAULT_HTTP2_KEEPALIVE),
+        ),
         tls,
         audit: AuditSettings {
             target: audit_target,
             buffer,
-            max_wait: Duration::from_millis(file.audit.max_wait_ms.unwrap_or(DEFAULT_AUDIT_MAX_WAIT_MS)),
+            max_wait: Duration::from_millis(
+                file.audit.max_wait_ms.unwrap_or(DEFAULT_AUDIT_MAX_WAIT_MS),
+            ),
         },
-        client_limit: rate("client", args.rate_limit_client.or(file.limits.client_rate), file.limits.client_burst)?,
-        module_limit: rate("module", args.rate_limit_module.or(file.limits.module_rate), file.limits.module_burst)?,
-        auth: AuthSettings { required, deny_status, private: file.auth.private.unwrap_or_default(), tokens, users },
+        client_limit: rate(
+            "client",
+            args.rate_limit_client.or(file.limits.client_rate),
+            file.limits.client_burst,
+        )?,
+        module_limit: rate(
+            "module",
+            args.rate_limit_module.or(file.limits.module_rate),
+            file.limits.module_burst,
+        )?,
+        auth: AuthSettings {
+            required,
+            deny_status,
+            private: file.auth.private.unwrap_or_default(),
+            tokens,
+            users,
+        },
     })
 }
 
 impl Default for OpsConfig {
     fn default() -> OpsConfig {
         // Defaults cannot fail validation.
-        resolve(&OpsArgs::default(), OpsFile::default()).unwrap_or_else(|e| unreachable!("default ops config: {e}"))
+        resolve(&OpsArgs::default(), OpsFile::default())
+            .unwrap_or_else(|e| unreachable!("default ops config: {e}"))
     }
 }

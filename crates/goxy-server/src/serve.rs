@@ -77,24 +77,48 @@ async fn run_inner(args: ServeArgs) -> Result<(), String> {
         println!("{}", summary(&cfg));
         return Ok(());
     }
-    let store = DiskStore::open(&cfg.cache_dir).map_err(|e| format!("cache directory {}: {e}", cfg.cache_dir.display()))?;
+    let store = DiskStore::open(&cfg.cache_dir)
+        .map_err(|e| format!("cache directory {}: {e}", cfg.cache_dir.display()))?;
     let store: Arc<dyn BlobStore> = Arc::new(store);
-    let tls = cfg.ops.tls.as_ref().map(Tls::new).transpose()?.map(Arc::new);
-    let listener = TcpListener::bind(&cfg.listen).await.map_err(|e| format!("listen on {}: {e}", cfg.listen))?;
-    let bound = listener.local_addr().map_err(|e| format!("listen address: {e}"))?;
+    let tls = cfg
+        .ops
+        .tls
+        .as_ref()
+        .map(Tls::new)
+        .transpose()?
+        .map(Arc::new);
+    let listener = TcpListener::bind(&cfg.listen)
+        .await
+        .map_err(|e| format!("listen on {}: {e}", cfg.listen))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| format!("listen address: {e}"))?;
     let (upstream, dropped) = config::drop_self(cfg.upstream.clone(), bound);
     for name in &dropped {
         tracing::warn!(upstream = %name, "dropped an upstream that points at this server");
     }
     if upstream.is_empty() {
-        return Err(format!("every upstream points at this server ({}); set --upstream", dropped.join(", ")));
+        return Err(format!(
+            "every upstream points at this server ({}); set --upstream",
+            dropped.join(", ")
+        ));
     }
-    let http = HttpClient::new(HttpConfig { timeouts: cfg.timeouts, proxy: ProxyEnv::from_env(), extra_ca_file: cfg.ca_file.clone() })?;
+    let http = HttpClient::new(HttpConfig {
+        timeouts: cfg.timeouts,
+        proxy: ProxyEnv::from_env(),
+        extra_ca_file: cfg.ca_file.clone(),
+    })?;
     // Direct fetching serves `direct` in the list and private modules.
-    let wants_direct = upstream.iter().any(|e| e.kind == goxy_fetch::EntryKind::Direct)
+    let wants_direct = upstream
+        .iter()
+        .any(|e| e.kind == goxy_fetch::EntryKind::Direct)
         || !cfg.private.private.is_empty()
         || !cfg.private.no_proxy.is_empty();
-    let direct = if wants_direct { Some(crate::direct::build(&cfg.direct, &cfg.cache_dir)?) } else { None };
+    let direct = if wants_direct {
+        Some(crate::direct::build(&cfg.direct, &cfg.cache_dir)?)
+    } else {
+        None
+    };
     let private = cfg.private.clone();
     let chain = Chain::new(upstream, http.clone(), direct)
         .with_direct_only(Box::new(move |module: &str| private.skip_proxy(module)));
@@ -138,13 +162,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -165,7 +190,10 @@ struct Builders {
 
 fn builder(ops: &OpsConfig) -> auto::Builder<TokioExecutor> {
     let mut b = auto::Builder::new(TokioExecutor::new());
-    b.http1().timer(TokioTimer::new()).header_read_timeout(ops.header_read_timeout).keep_alive(true);
+    b.http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(ops.header_read_timeout)
+        .keep_alive(true);
     b.http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(ops.http2_max_concurrent_streams)
@@ -210,12 +238,21 @@ impl Drop for OpenConnection {
 
 /// Accepts until SIGINT/SIGTERM, then stops listening and waits up to
 /// `shutdown_grace` for open connections to finish their requests.
-pub async fn serve(front: Arc<Front>, listener: TcpListener, ops: &OpsConfig, tls: Option<Arc<Tls>>) {
+pub async fn serve(
+    front: Arc<Front>,
+    listener: TcpListener,
+    ops: &OpsConfig,
+    tls: Option<Arc<Tls>>,
+) {
     let mut http1 = builder(ops);
     http1 = http1.http1_only();
     let mut http2 = builder(ops);
     http2 = http2.http2_only();
-    let builders = Arc::new(Builders { auto: builder(ops), http1, http2 });
+    let builders = Arc::new(Builders {
+        auto: builder(ops),
+        http1,
+        http2,
+    });
     let metrics = front.app().metrics.clone();
     let slots = Arc::new(Semaphore::new(ops.max_connections));
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -291,7 +328,13 @@ pub async fn serve(front: Arc<Front>, listener: TcpListener, ops: &OpsConfig, tl
     tracing::info!("shutting down: waiting for in-flight requests");
     let _ = stop_tx.send(true);
     let all = u32::try_from(ops.max_connections).unwrap_or(u32::MAX);
-    if tokio::time::timeout(ops.shutdown_grace, slots.acquire_many(all)).await.is_err() {
-        tracing::warn!("in-flight requests still running after {:?}; exiting", ops.shutdown_grace);
+    if tokio::time::timeout(ops.shutdown_grace, slots.acquire_many(all))
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "in-flight requests still running after {:?}; exiting",
+            ops.shutdown_grace
+        );
     }
 }

@@ -22,18 +22,26 @@ pub fn load_certified_key(cert: &Path, key: &Path) -> Result<CertifiedKey, Strin
         .collect::<Result<_, _>>()
         .map_err(|e| format!("tls.cert {}: {e}", cert.display()))?;
     if chain.is_empty() {
-        return Err(format!("tls.cert {}: no PEM certificates in the file", cert.display()));
+        return Err(format!(
+            "tls.cert {}: no PEM certificates in the file",
+            cert.display()
+        ));
     }
-    let private = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("tls.key {}: {e}", key.display()))?;
+    let private =
+        PrivateKeyDer::from_pem_file(key).map_err(|e| format!("tls.key {}: {e}", key.display()))?;
     let provider = rustls::crypto::ring::default_provider();
     let signing = provider
         .key_provider
         .load_private_key(private)
         .map_err(|e| format!("tls.key {}: unsupported private key: {e}", key.display()))?;
     let certified = CertifiedKey::new(chain, signing);
-    certified
-        .keys_match()
-        .map_err(|e| format!("tls.key {}: does not match the certificate in {}: {e}", key.display(), cert.display()))?;
+    certified.keys_match().map_err(|e| {
+        format!(
+            "tls.key {}: does not match the certificate in {}: {e}",
+            key.display(),
+            cert.display()
+        )
+    })?;
     Ok(certified)
 }
 
@@ -45,7 +53,12 @@ pub struct ReloadingCert {
 
 impl ResolvesServerCert for ReloadingCert {
     fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(self.current.read().unwrap_or_else(|e| e.into_inner()).clone())
+        Some(
+            self.current
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        )
     }
 }
 
@@ -63,14 +76,22 @@ fn mtimes(settings: &TlsSettings) -> (Option<SystemTime>, Option<SystemTime>) {
 impl Tls {
     pub fn new(settings: &TlsSettings) -> Result<Tls, String> {
         let first = load_certified_key(&settings.cert, &settings.key)?;
-        let cert = Arc::new(ReloadingCert { current: RwLock::new(Arc::new(first)) });
-        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| format!("tls: {e}"))?
-            .with_no_client_auth()
-            .with_cert_resolver(cert.clone());
+        let cert = Arc::new(ReloadingCert {
+            current: RwLock::new(Arc::new(first)),
+        });
+        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("tls: {e}"))?
+        .with_no_client_auth()
+        .with_cert_resolver(cert.clone());
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        Ok(Tls { acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)), cert, settings: settings.clone() })
+        Ok(Tls {
+            acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+            cert,
+            settings: settings.clone(),
+        })
     }
 
     /// Re-reads the files now.
@@ -93,7 +114,11 @@ impl Tls {
     /// Reloads on SIGHUP and when the files' modification times change.
     pub async fn watch(self: Arc<Self>, metrics: Arc<Metrics>) {
         let mut seen = mtimes(&self.settings);
-        let mut tick = tokio::time::interval(self.settings.reload_interval.max(std::time::Duration::from_millis(100)));
+        let mut tick = tokio::time::interval(
+            self.settings
+                .reload_interval
+                .max(std::time::Duration::from_millis(100)),
+        );
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         #[cfg(unix)]
         let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();

@@ -34,13 +34,20 @@ impl Goxy {
         std::fs::write(&cfg, config).unwrap();
         let stderr = dir.join(format!("stderr-{}.log", rand_u64()));
         let mut cmd = Command::new(goxy_bin());
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--upstream", upstream, "--config"])
-            .arg(&cfg)
-            .arg("--cache-dir")
-            .arg(dir.join(format!("cache-{}", rand_u64())))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&stderr).unwrap());
+        cmd.args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            upstream,
+            "--config",
+        ])
+        .arg(&cfg)
+        .arg("--cache-dir")
+        .arg(dir.join(format!("cache-{}", rand_u64())))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&stderr).unwrap());
         for (name, _) in std::env::vars_os() {
             if name.to_string_lossy().starts_with("GOXY_") {
                 cmd.env_remove(name);
@@ -48,11 +55,23 @@ impl Goxy {
         }
         let mut child = cmd.spawn().unwrap();
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let url = line.trim().strip_prefix("goxy listening on ").unwrap_or_else(|| {
-            panic!("no listening line: {line:?}; stderr: {}", std::fs::read_to_string(&stderr).unwrap_or_default())
-        });
-        Goxy { url: url.to_string(), child, stderr }
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("goxy listening on ")
+            .unwrap_or_else(|| {
+                panic!(
+                    "no listening line: {line:?}; stderr: {}",
+                    std::fs::read_to_string(&stderr).unwrap_or_default()
+                )
+            });
+        Goxy {
+            url: url.to_string(),
+            child,
+            stderr,
+        }
     }
 
     fn addr(&self) -> String {
@@ -67,14 +86,22 @@ impl Goxy {
 fn rand_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
     h.finish()
 }
 
 fn have(tool: &str) -> bool {
     let found = Command::new(tool).arg("--version").output().is_ok();
     if !found {
-        assert!(std::env::var_os("CI").is_none(), "CI must install {tool} (.ci/apt-packages.txt)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install {tool} (.ci/apt-packages.txt)"
+        );
         eprintln!("skipped: {tool} is not installed");
     }
     found
@@ -83,11 +110,17 @@ fn have(tool: &str) -> bool {
 fn http_status(addr: &str, path: &str) -> std::io::Result<u16> {
     let mut s = TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
     let text = String::from_utf8_lossy(raw.get(..64).unwrap_or(&raw)).into_owned();
-    text.split(' ').nth(1).and_then(|c| c.parse().ok()).ok_or_else(|| std::io::Error::other(format!("bad response {text:?}")))
+    text.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad response {text:?}")))
 }
 
 // ---- TLS ----
@@ -100,8 +133,13 @@ struct Ca {
 fn make_ca() -> Ca {
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    params.distinguished_name.push(rcgen::DnType::CommonName, "goxy test CA");
-    params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign, rcgen::KeyUsagePurpose::CrlSign];
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "goxy test CA");
+    params.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
     let key = rcgen::KeyPair::generate().unwrap();
     let cert = params.self_signed(&key).unwrap();
     Ca { cert, key }
@@ -109,8 +147,12 @@ fn make_ca() -> Ca {
 
 /// Writes a fresh leaf for localhost/127.0.0.1 to `cert`/`key`; returns its DER.
 fn write_leaf(ca: &Ca, common_name: &str, cert: &Path, key: &Path) -> Vec<u8> {
-    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
-    params.distinguished_name.push(rcgen::DnType::CommonName, common_name);
+    let mut params =
+        rcgen::CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, common_name);
     let leaf_key = rcgen::KeyPair::generate().unwrap();
     let leaf = params.signed_by(&leaf_key, &ca.cert, &ca.key).unwrap();
     // Key first: a reader that sees the new cert also sees its key.
@@ -125,11 +167,13 @@ fn write_leaf(ca: &Ca, common_name: &str, cert: &Path, key: &Path) -> Vec<u8> {
 fn handshake(addr: &str, ca: &Ca) -> (Option<Vec<u8>>, Vec<u8>) {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(ca.cert.der().clone()).unwrap();
-    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
     let mut conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
@@ -150,7 +194,11 @@ fn tls_h2_and_certificate_reload_without_restart() {
     let goxy = Goxy::start(
         tmp.path(),
         "off",
-        &format!("[tls]\ncert = \"{}\"\nkey = \"{}\"\nreload_interval = 1\n", cert.display(), key.display()),
+        &format!(
+            "[tls]\ncert = \"{}\"\nkey = \"{}\"\nreload_interval = 1\n",
+            cert.display(),
+            key.display()
+        ),
     );
     assert!(goxy.url.starts_with("https://"), "{}", goxy.url);
     let addr = goxy.addr();
@@ -163,26 +211,64 @@ fn tls_h2_and_certificate_reload_without_restart() {
         std::fs::write(&ca_file, ca.cert.pem()).unwrap();
         let port = addr.rsplit(':').next().unwrap();
         let out = Command::new("curl")
-            .args(["-sS", "--http2", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", "--cacert"])
+            .args([
+                "-sS",
+                "--http2",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_version} %{http_code}",
+                "--cacert",
+            ])
             .arg(&ca_file)
-            .args(["--resolve", &format!("localhost:{port}:127.0.0.1"), &format!("https://localhost:{port}/healthz")])
+            .args([
+                "--resolve",
+                &format!("localhost:{port}:127.0.0.1"),
+                &format!("https://localhost:{port}/healthz"),
+            ])
             .output()
             .unwrap();
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "2 200", "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "2 200",
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let out = Command::new("curl")
-            .args(["-sS", "--http1.1", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", "--cacert"])
+            .args([
+                "-sS",
+                "--http1.1",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_version} %{http_code}",
+                "--cacert",
+            ])
             .arg(&ca_file)
-            .args(["--resolve", &format!("localhost:{port}:127.0.0.1"), &format!("https://localhost:{port}/healthz")])
+            .args([
+                "--resolve",
+                &format!("localhost:{port}:127.0.0.1"),
+                &format!("https://localhost:{port}/healthz"),
+            ])
             .output()
             .unwrap();
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "1.1 200", "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "1.1 200",
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     // Replaced files are picked up by the modification-time check.
     let second = write_leaf(&ca, "second", &cert, &key);
     let deadline = Instant::now() + Duration::from_secs(10);
     while handshake(&addr, &ca).1 != second {
-        assert!(Instant::now() < deadline, "new certificate not served; stderr:\n{}", goxy.stderr());
+        assert!(
+            Instant::now() < deadline,
+            "new certificate not served; stderr:\n{}",
+            goxy.stderr()
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     // A broken replacement keeps the working certificate.
@@ -191,10 +277,16 @@ fn tls_h2_and_certificate_reload_without_restart() {
     assert_eq!(handshake(&addr, &ca).1, second);
     // And SIGHUP reloads at once.
     let third = write_leaf(&ca, "third", &cert, &key);
-    Command::new("kill").args(["-HUP", &goxy.child.id().to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-HUP", &goxy.child.id().to_string()])
+        .status()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while handshake(&addr, &ca).1 != third {
-        assert!(Instant::now() < deadline, "certificate not reloaded on SIGHUP");
+        assert!(
+            Instant::now() < deadline,
+            "certificate not reloaded on SIGHUP"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(goxy.stderr().contains("reload failed"), "{}", goxy.stderr());
@@ -205,17 +297,26 @@ fn tls_h2_and_certificate_reload_without_restart() {
 #[test]
 fn slow_clients_are_cut_off_and_normal_requests_go_on() {
     let tmp = tempfile::tempdir().unwrap();
-    let goxy = Goxy::start(tmp.path(), "off", "[connections]\nmax = 64\nheader_read_timeout = 2\n");
+    let goxy = Goxy::start(
+        tmp.path(),
+        "off",
+        "[connections]\nmax = 64\nheader_read_timeout = 2\n",
+    );
     let addr = goxy.addr();
     let started = Instant::now();
     // 30 clients that send one byte of a request line every 300 ms, and 10 that send nothing.
-    let mut slow: Vec<TcpStream> = (0..40).map(|_| TcpStream::connect(&addr).unwrap()).collect();
+    let mut slow: Vec<TcpStream> = (0..40)
+        .map(|_| TcpStream::connect(&addr).unwrap())
+        .collect();
     let request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
     let mut closed_at: Vec<Option<Duration>> = vec![None; slow.len()];
     let mut sent = 0;
     while started.elapsed() < Duration::from_secs(6) && closed_at.iter().any(Option::is_none) {
         for (i, s) in slow.iter_mut().enumerate().take(30) {
-            if closed_at[i].is_none() && sent < request.len() - 4 && s.write_all(&request[sent..sent + 1]).is_err() {
+            if closed_at[i].is_none()
+                && sent < request.len() - 4
+                && s.write_all(&request[sent..sent + 1]).is_err()
+            {
                 closed_at[i] = Some(started.elapsed());
             }
         }
@@ -241,7 +342,10 @@ fn slow_clients_are_cut_off_and_normal_requests_go_on() {
     }
     for (i, at) in closed_at.iter().enumerate() {
         let at = at.unwrap_or_else(|| panic!("slow connection {i} still open after 6 s"));
-        assert!(at >= Duration::from_millis(1500), "connection {i} closed too early: {at:?}");
+        assert!(
+            at >= Duration::from_millis(1500),
+            "connection {i} closed too early: {at:?}"
+        );
     }
     assert_eq!(http_status(&addr, "/healthz").unwrap(), 200);
 }
@@ -249,13 +353,18 @@ fn slow_clients_are_cut_off_and_normal_requests_go_on() {
 #[test]
 fn connections_over_the_limit_are_closed_at_once() {
     let tmp = tempfile::tempdir().unwrap();
-    let goxy = Goxy::start(tmp.path(), "off", "[connections]\nmax = 4\nheader_read_timeout = 30\n");
+    let goxy = Goxy::start(
+        tmp.path(),
+        "off",
+        "[connections]\nmax = 4\nheader_read_timeout = 30\n",
+    );
     let addr = goxy.addr();
     // Four connections that hold their slots (keep-alive after one request each).
     let mut held = Vec::new();
     for _ in 0..4 {
         let mut s = TcpStream::connect(&addr).unwrap();
-        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
         let mut buf = [0u8; 512];
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         assert!(s.read(&mut buf).unwrap() > 0);
@@ -263,11 +372,18 @@ fn connections_over_the_limit_are_closed_at_once() {
     }
     // The fifth is accepted and closed without an answer.
     let mut extra = TcpStream::connect(&addr).unwrap();
-    extra.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    extra
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
     let _ = extra.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
     let mut buf = [0u8; 64];
     let n = extra.read(&mut buf).unwrap_or(0);
-    assert_eq!(n, 0, "over-limit connection was served: {:?}", String::from_utf8_lossy(&buf[..n]));
+    assert_eq!(
+        n,
+        0,
+        "over-limit connection was served: {:?}",
+        String::from_utf8_lossy(&buf[..n])
+    );
     // Freeing a slot lets new clients in again.
     drop(held.pop());
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -301,14 +417,26 @@ fn big_module(root: &Path, size: usize) -> Vec<u8> {
     let go_mod = format!("module {module}\n\ngo 1.21\n");
     let data = noise(size);
     let files = [
-        goxy_zip::SourceFile { path: "go.mod", kind: goxy_zip::FileKind::Regular, data: go_mod.as_bytes() },
-        goxy_zip::SourceFile { path: "blob.bin", kind: goxy_zip::FileKind::Regular, data: &data },
+        goxy_zip::SourceFile {
+            path: "go.mod",
+            kind: goxy_zip::FileKind::Regular,
+            data: go_mod.as_bytes(),
+        },
+        goxy_zip::SourceFile {
+            path: "blob.bin",
+            kind: goxy_zip::FileKind::Regular,
+            data: &data,
+        },
     ];
     let zip = goxy_zip::create_zip(module, "v1.0.0", &files).unwrap().zip;
     let dir = root.join("example.test/big/@v");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("list"), "v1.0.0\n").unwrap();
-    std::fs::write(dir.join("v1.0.0.info"), "{\"Version\":\"v1.0.0\",\"Time\":\"2024-01-01T00:00:00Z\"}").unwrap();
+    std::fs::write(
+        dir.join("v1.0.0.info"),
+        "{\"Version\":\"v1.0.0\",\"Time\":\"2024-01-01T00:00:00Z\"}",
+    )
+    .unwrap();
     std::fs::write(dir.join("v1.0.0.mod"), &go_mod).unwrap();
     std::fs::write(dir.join("v1.0.0.zip"), &zip).unwrap();
     zip
@@ -326,7 +454,10 @@ fn sigterm_lets_a_slow_download_finish_and_refuses_new_connections() {
     let addr = goxy.addr();
     let url = format!("http://{addr}/example.test/big/@v/v1.0.0.zip");
     // Warm the cache so the slow part is the client, not the fill.
-    assert_eq!(http_status(&addr, "/example.test/big/@v/v1.0.0.zip").unwrap(), 200);
+    assert_eq!(
+        http_status(&addr, "/example.test/big/@v/v1.0.0.zip").unwrap(),
+        200
+    );
     let out_file = tmp.path().join("download.zip");
     let download = Command::new("curl")
         .args(["-sS", "--limit-rate", "6M", "-o"])
@@ -338,29 +469,54 @@ fn sigterm_lets_a_slow_download_finish_and_refuses_new_connections() {
         .unwrap();
     std::thread::sleep(Duration::from_millis(800));
     let sent_term = Instant::now();
-    Command::new("kill").args(["-TERM", &goxy.child.id().to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-TERM", &goxy.child.id().to_string()])
+        .status()
+        .unwrap();
     // New connections are refused once the listener is closed.
     let deadline = Instant::now() + Duration::from_secs(3);
     while TcpStream::connect(&addr).is_ok() {
-        assert!(Instant::now() < deadline, "still accepting connections after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "still accepting connections after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let done = download.wait_with_output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&done.stdout), "200", "{}", String::from_utf8_lossy(&done.stderr));
-    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&done.stdout),
+        "200",
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
     let got = std::fs::read(&out_file).unwrap();
     assert_eq!(got.len(), zip.len());
     assert!(got == zip, "downloaded bytes differ");
-    assert!(sent_term.elapsed() > Duration::from_millis(500), "download finished before the signal mattered");
+    assert!(
+        sent_term.elapsed() > Duration::from_millis(500),
+        "download finished before the signal mattered"
+    );
     // And goxy exits on its own once the download is done.
     let mut goxy = goxy;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if let Some(status) = goxy.child.try_wait().unwrap() {
-            assert!(status.success(), "exit status {status}; stderr:\n{}", goxy.stderr());
+            assert!(
+                status.success(),
+                "exit status {status}; stderr:\n{}",
+                goxy.stderr()
+            );
             break;
         }
-        assert!(Instant::now() < deadline, "goxy did not exit after the download finished");
+        assert!(
+            Instant::now() < deadline,
+            "goxy did not exit after the download finished"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }

@@ -19,7 +19,10 @@ fn goxy_bin() -> &'static Path {
 fn have(tool: &str) -> bool {
     let found = Command::new(tool).arg("--version").output().is_ok();
     if !found {
-        assert!(std::env::var_os("CI").is_none(), "CI must install {tool} (.ci/apt-packages.txt)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install {tool} (.ci/apt-packages.txt)"
+        );
         eprintln!("skipped: {tool} is not installed");
     }
     found
@@ -37,13 +40,28 @@ fn fixture(tmp: &Path) -> Option<std::path::PathBuf> {
 fn get(addr: &str, path: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).unwrap();
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_string() };
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
     (status, body)
 }
 
@@ -63,14 +81,20 @@ fn dechunk(mut body: &str) -> String {
 fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Killed(Child);
@@ -83,7 +107,8 @@ impl Drop for Killed {
 
 fn dashboard_expr(title: &str) -> String {
     let path = goxy_testkit::repo_root().join("packaging/grafana/goxy-dashboard.json");
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     json["panels"]
         .as_array()
         .unwrap()
@@ -96,9 +121,13 @@ fn dashboard_expr(title: &str) -> String {
 
 /// Runs an instant query; the single result's value (None: empty result).
 fn query(prom: &str, expr: &str) -> Option<f64> {
-    let (status, body) = get(prom, &format!("/api/v1/query?query={}", percent_encode(expr)));
+    let (status, body) = get(
+        prom,
+        &format!("/api/v1/query?query={}", percent_encode(expr)),
+    );
     assert_eq!(status, 200, "{expr}: {body}");
-    let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    let json: serde_json::Value =
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
     assert_eq!(json["status"], "success", "{body}");
     let result = json["data"]["result"].as_array()?;
     let first = result.first()?;
@@ -111,8 +140,16 @@ fn prometheus_scrapes_goxy_and_computes_the_hit_ratio() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let Some(proxy) = fixture(tmp.path()) else { return };
-    let goxy = GoxyProcess::serve(goxy_bin(), &tmp.path().join("cache"), &file_url(&proxy), &[]).unwrap();
+    let Some(proxy) = fixture(tmp.path()) else {
+        return;
+    };
+    let goxy = GoxyProcess::serve(
+        goxy_bin(),
+        &tmp.path().join("cache"),
+        &file_url(&proxy),
+        &[],
+    )
+    .unwrap();
     let target = goxy.url.trim_start_matches("http://").to_string();
     let port = free_port();
     let config = tmp.path().join("prometheus.yml");
@@ -128,7 +165,10 @@ fn prometheus_scrapes_goxy_and_computes_the_hit_ratio() {
     let _prom = Killed(
         Command::new("prometheus")
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", tmp.path().join("tsdb").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                tmp.path().join("tsdb").display()
+            ))
             .arg(format!("--web.listen-address={prom_addr}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -139,7 +179,8 @@ fn prometheus_scrapes_goxy_and_computes_the_hit_ratio() {
     // Ready, and at least two scrapes of the idle server recorded.
     loop {
         let ready = TcpStream::connect(&prom_addr).is_ok() && get(&prom_addr, "/-/ready").0 == 200;
-        if ready && query(&prom_addr, "count_over_time(up{job=\"goxy\"}[1m])").unwrap_or(0.0) >= 2.0 {
+        if ready && query(&prom_addr, "count_over_time(up{job=\"goxy\"}[1m])").unwrap_or(0.0) >= 2.0
+        {
             break;
         }
         assert!(Instant::now() < deadline, "prometheus did not scrape goxy");
@@ -163,13 +204,24 @@ fn prometheus_scrapes_goxy_and_computes_the_hit_ratio() {
             std::thread::sleep(Duration::from_millis(1500));
             break;
         }
-        assert!(Instant::now() < deadline, "prometheus never saw the requests");
+        assert!(
+            Instant::now() < deadline,
+            "prometheus never saw the requests"
+        );
         std::thread::sleep(Duration::from_millis(300));
     }
     let ratio = query(&prom_addr, &expr).expect("hit ratio has a value");
-    assert!((ratio - 4.0 / 6.0).abs() < 0.01, "{expr} = {ratio}, want 0.667");
+    assert!(
+        (ratio - 4.0 / 6.0).abs() < 0.01,
+        "{expr} = {ratio}, want 0.667"
+    );
     // Every other dashboard query is valid PromQL over goxy's series.
-    for title in ["Requests by endpoint and status", "Cache lookups by tier", "Upstream up", "Upstream fetch latency p95"] {
+    for title in [
+        "Requests by endpoint and status",
+        "Cache lookups by tier",
+        "Upstream up",
+        "Upstream fetch latency p95",
+    ] {
         let expr = dashboard_expr(title);
         let _ = query(&prom_addr, &expr);
     }
@@ -178,15 +230,28 @@ fn prometheus_scrapes_goxy_and_computes_the_hit_ratio() {
 
 #[test]
 fn home_page_in_headless_chromium() {
-    let browser = ["chromium", "chromium-browser"].into_iter().find(|b| Command::new(b).arg("--version").output().is_ok());
+    let browser = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|b| Command::new(b).arg("--version").output().is_ok());
     let Some(browser) = browser else {
-        assert!(std::env::var_os("CI").is_none(), "CI must install chromium (.ci/apt-packages.txt)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install chromium (.ci/apt-packages.txt)"
+        );
         eprintln!("skipped: chromium is not installed");
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let Some(proxy) = fixture(tmp.path()) else { return };
-    let goxy = GoxyProcess::serve(goxy_bin(), &tmp.path().join("cache"), &file_url(&proxy), &[]).unwrap();
+    let Some(proxy) = fixture(tmp.path()) else {
+        return;
+    };
+    let goxy = GoxyProcess::serve(
+        goxy_bin(),
+        &tmp.path().join("cache"),
+        &file_url(&proxy),
+        &[],
+    )
+    .unwrap();
     let target = goxy.url.trim_start_matches("http://").to_string();
     // One miss, one hit: 50%.
     for _ in 0..2 {
@@ -212,7 +277,11 @@ fn home_page_in_headless_chromium() {
         .output()
         .unwrap();
     let dom = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // The text a user sees (tags removed) has the exact command.
     let mut visible = String::new();
     let mut in_tag = false;
@@ -225,9 +294,24 @@ fn home_page_in_headless_chromium() {
         }
     }
     let line = format!("go env -w GOPROXY={},direct", goxy.url);
-    assert!(visible.contains(&line), "no `{line}` in the rendered page:\n{dom}");
-    assert!(!visible.contains("this-host"), "the script did not fill in the address:\n{dom}");
-    assert!(dom.contains("<span id=\"hit-rate\">50.0%</span>"), "no hit rate in:\n{dom}");
-    assert!(dom.contains(&file_url(&proxy)), "upstream not listed:\n{dom}");
-    assert!(dom.contains("closed"), "upstream circuit state not shown:\n{dom}");
+    assert!(
+        visible.contains(&line),
+        "no `{line}` in the rendered page:\n{dom}"
+    );
+    assert!(
+        !visible.contains("this-host"),
+        "the script did not fill in the address:\n{dom}"
+    );
+    assert!(
+        dom.contains("<span id=\"hit-rate\">50.0%</span>"),
+        "no hit rate in:\n{dom}"
+    );
+    assert!(
+        dom.contains(&file_url(&proxy)),
+        "upstream not listed:\n{dom}"
+    );
+    assert!(
+        dom.contains("closed"),
+        "upstream circuit state not shown:\n{dom}"
+    );
 }

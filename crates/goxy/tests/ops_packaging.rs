@@ -24,7 +24,10 @@ fn packaging(rel: &str) -> PathBuf {
 fn have(tool: &str, version_arg: &str) -> bool {
     let found = Command::new(tool).arg(version_arg).output().is_ok();
     if !found {
-        assert!(std::env::var_os("CI").is_none(), "CI must install {tool} (.ci/apt-packages.txt)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install {tool} (.ci/apt-packages.txt)"
+        );
         eprintln!("skipped: {tool} is not installed");
     }
     found
@@ -33,12 +36,20 @@ fn have(tool: &str, version_arg: &str) -> bool {
 fn get(addr: &str, path: &str) -> (u16, String, String) {
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).unwrap();
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     (status, head.to_string(), body.to_string())
 }
 
@@ -51,23 +62,48 @@ fn systemd_unit_verifies_and_its_commands_run() {
     let unit = std::fs::read_to_string(packaging("systemd/goxy.service")).unwrap();
     // The unit names the installed paths; verify it with this build's binary and a real config.
     let config = tmp.path().join("goxy.toml");
-    let example = Command::new(goxy_bin()).args(["config", "example"]).output().unwrap().stdout;
+    let example = Command::new(goxy_bin())
+        .args(["config", "example"])
+        .output()
+        .unwrap()
+        .stdout;
     std::fs::write(&config, example).unwrap();
     let unit = unit
         .replace("/usr/local/bin/goxy", &goxy_bin().display().to_string())
         .replace("/etc/goxy/goxy.toml", &config.display().to_string());
     let path = tmp.path().join("goxy.service");
     std::fs::write(&path, &unit).unwrap();
-    let out = Command::new("systemd-analyze").args(["verify", "--man=no"]).arg(&path).output().unwrap();
+    let out = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&path)
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && stderr.trim().is_empty(), "systemd-analyze verify:\n{stderr}");
+    assert!(
+        out.status.success() && stderr.trim().is_empty(),
+        "systemd-analyze verify:\n{stderr}"
+    );
 
     // ExecStartPre (the config check) runs as written.
-    let pre = unit.lines().find_map(|l| l.strip_prefix("ExecStartPre=")).expect("ExecStartPre");
+    let pre = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStartPre="))
+        .expect("ExecStartPre");
     let words: Vec<&str> = pre.split_whitespace().collect();
-    let out = Command::new(words[0]).args(&words[1..]).args(["--upstream", "off"]).output().unwrap();
-    assert!(out.status.success(), "{pre}: {}", String::from_utf8_lossy(&out.stderr));
-    assert!(unit.contains("ExecReload=/bin/kill -HUP $MAINPID"), "reload must send SIGHUP (certificate reload)");
+    let out = Command::new(words[0])
+        .args(&words[1..])
+        .args(["--upstream", "off"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{pre}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        unit.contains("ExecReload=/bin/kill -HUP $MAINPID"),
+        "reload must send SIGHUP (certificate reload)"
+    );
 }
 
 /// Metric names (without histogram suffixes) used in PromQL `expr`.
@@ -76,9 +112,14 @@ fn metric_names(expr: &str) -> Vec<String> {
     let mut rest = expr;
     while let Some(i) = rest.find("goxy_") {
         let tail = &rest[i..];
-        let end = tail.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(tail.len());
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(tail.len());
         let name = &tail[..end];
-        let base = ["_bucket", "_count", "_sum"].iter().find_map(|s| name.strip_suffix(s)).unwrap_or(name);
+        let base = ["_bucket", "_count", "_sum"]
+            .iter()
+            .find_map(|s| name.strip_suffix(s))
+            .unwrap_or(name);
         names.push(base.to_string());
         rest = &tail[end..];
     }
@@ -86,12 +127,17 @@ fn metric_names(expr: &str) -> Vec<String> {
 }
 
 pub fn dashboard_exprs() -> Vec<(String, String)> {
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(packaging("grafana/goxy-dashboard.json")).unwrap()).unwrap();
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(packaging("grafana/goxy-dashboard.json")).unwrap(),
+    )
+    .unwrap();
     let mut out = Vec::new();
     for panel in json["panels"].as_array().expect("panels") {
         for target in panel["targets"].as_array().expect("targets") {
-            out.push((panel["title"].as_str().unwrap().to_string(), target["expr"].as_str().unwrap().to_string()));
+            out.push((
+                panel["title"].as_str().unwrap().to_string(),
+                target["expr"].as_str().unwrap().to_string(),
+            ));
         }
     }
     out
@@ -104,15 +150,24 @@ fn grafana_dashboard_uses_real_metric_names_and_consul_checks_readyz() {
     let addr = goxy.url.trim_start_matches("http://").to_string();
     let (status, _, metrics) = get(&addr, "/metrics");
     assert_eq!(status, 200);
-    let exported: Vec<&str> = metrics.lines().filter_map(|l| l.strip_prefix("# TYPE ")?.split(' ').next()).collect();
+    let exported: Vec<&str> = metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE ")?.split(' ').next())
+        .collect();
     let exprs = dashboard_exprs();
     assert!(exprs.len() >= 10, "{exprs:?}");
     let mut used = 0;
     for (title, expr) in &exprs {
         let names = metric_names(expr);
-        assert!(!names.is_empty(), "panel {title:?} queries no goxy metric: {expr}");
+        assert!(
+            !names.is_empty(),
+            "panel {title:?} queries no goxy metric: {expr}"
+        );
         for name in names {
-            assert!(exported.contains(&name.as_str()), "panel {title:?} uses {name}, which goxy does not export");
+            assert!(
+                exported.contains(&name.as_str()),
+                "panel {title:?} uses {name}, which goxy does not export"
+            );
             used += 1;
         }
     }
@@ -121,7 +176,8 @@ fn grafana_dashboard_uses_real_metric_names_and_consul_checks_readyz() {
 
     // Consul: an HTTP check of /readyz on the registered port.
     let consul: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(packaging("consul/goxy.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(packaging("consul/goxy.json")).unwrap())
+            .unwrap();
     let port = consul["service"]["port"].as_u64().expect("service.port");
     let check = &consul["service"]["checks"][0];
     let url = url_parts(check["http"].as_str().expect("checks[0].http"));
@@ -140,7 +196,11 @@ fn url_parts(url: &str) -> (String, u64, String) {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// nginx's master; SIGTERM on drop so it takes its workers down with it
@@ -148,7 +208,9 @@ fn free_port() -> u16 {
 struct Nginx(Child);
 impl Drop for Nginx {
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.0.try_wait() {
@@ -171,9 +233,13 @@ fn nginx_example_balances_over_two_nodes() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let proxy = make_fixture(&tmp.path().join("fixture"), false).unwrap().proxy_dir;
-    let node_a = GoxyProcess::serve(goxy_bin(), &tmp.path().join("a"), &file_url(&proxy), &[]).unwrap();
-    let node_b = GoxyProcess::serve(goxy_bin(), &tmp.path().join("b"), &file_url(&proxy), &[]).unwrap();
+    let proxy = make_fixture(&tmp.path().join("fixture"), false)
+        .unwrap()
+        .proxy_dir;
+    let node_a =
+        GoxyProcess::serve(goxy_bin(), &tmp.path().join("a"), &file_url(&proxy), &[]).unwrap();
+    let node_b =
+        GoxyProcess::serve(goxy_bin(), &tmp.path().join("b"), &file_url(&proxy), &[]).unwrap();
     let port = free_port();
     let example = std::fs::read_to_string(packaging("nginx/goxy.conf")).unwrap();
     let site = example
@@ -192,8 +258,19 @@ fn nginx_example_balances_over_two_nodes() {
     );
     std::fs::write(prefix.join("nginx.conf"), main).unwrap();
     let conf = prefix.join("nginx.conf");
-    let test = Command::new("nginx").arg("-t").arg("-p").arg(&prefix).arg("-c").arg(&conf).output().unwrap();
-    assert!(test.status.success(), "nginx -t: {}", String::from_utf8_lossy(&test.stderr));
+    let test = Command::new("nginx")
+        .arg("-t")
+        .arg("-p")
+        .arg(&prefix)
+        .arg("-c")
+        .arg(&conf)
+        .output()
+        .unwrap();
+    assert!(
+        test.status.success(),
+        "nginx -t: {}",
+        String::from_utf8_lossy(&test.stderr)
+    );
     let _nginx = Nginx(
         Command::new("nginx")
             .arg("-p")
@@ -214,12 +291,17 @@ fn nginx_example_balances_over_two_nodes() {
         std::thread::sleep(Duration::from_millis(50));
     }
     // Modules spread over both nodes; the same module always lands on one node.
-    let paths: Vec<String> = (10..20).map(|n| format!("/example.test/dep{n}/@v/v1.0.0.mod")).collect();
+    let paths: Vec<String> = (10..20)
+        .map(|n| format!("/example.test/dep{n}/@v/v1.0.0.mod"))
+        .collect();
     for path in &paths {
         let (status, head, _) = get(&front, path);
         assert_eq!(status, 200, "{path}: {head}");
         let (_, head, _) = get(&front, path);
-        assert!(head.to_ascii_lowercase().contains("x-goxy-cache: hit"), "second request for {path} not a hit: {head}");
+        assert!(
+            head.to_ascii_lowercase().contains("x-goxy-cache: hit"),
+            "second request for {path} not a hit: {head}"
+        );
     }
     let served = |node: &GoxyProcess| {
         let (_, _, m) = get(node.url.trim_start_matches("http://"), "/metrics");

@@ -23,7 +23,11 @@ fn fixture(tmp: &Path) -> Option<PathBuf> {
         eprintln!("skipped: no `go` command on PATH");
         return None;
     }
-    Some(make_fixture(&tmp.join("fixture"), false).expect("mkfixture").proxy_dir)
+    Some(
+        make_fixture(&tmp.join("fixture"), false)
+            .expect("mkfixture")
+            .proxy_dir,
+    )
 }
 
 struct Reply {
@@ -34,7 +38,10 @@ struct Reply {
 
 impl Reply {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -54,15 +61,29 @@ fn get(base: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
     s.write_all(req.as_bytes()).unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("response headers");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("response headers");
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
         .collect();
-    Reply { status, headers, body: raw[split + 4..].to_vec() }
+    Reply {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    }
 }
 
 /// The value of one exact series line in a /metrics text.
@@ -81,15 +102,21 @@ fn write_config(dir: &Path, text: &str) -> PathBuf {
 #[test]
 fn metrics_health_and_audit_log() {
     let tmp = tempfile::tempdir().unwrap();
-    let Some(proxy) = fixture(tmp.path()) else { return };
+    let Some(proxy) = fixture(tmp.path()) else {
+        return;
+    };
     let audit = tmp.path().join("audit.log");
     let config = write_config(
         tmp.path(),
-        &format!("[audit]\npath = \"{}\"\n[auth]\nprivate = \"example.test/dep0*\"\n", audit.display()),
+        &format!(
+            "[audit]\npath = \"{}\"\n[auth]\nprivate = \"example.test/dep0*\"\n",
+            audit.display()
+        ),
     );
     let cfg = config.to_string_lossy().into_owned();
     let cache = tmp.path().join("cache");
-    let goxy = GoxyProcess::serve(goxy_bin(), &cache, &file_url(&proxy), &["--config", &cfg]).unwrap();
+    let goxy =
+        GoxyProcess::serve(goxy_bin(), &cache, &file_url(&proxy), &["--config", &cfg]).unwrap();
     let url = goxy.url.clone();
 
     assert_eq!(get(&url, "/healthz", &[]).status, 200);
@@ -97,7 +124,11 @@ fn metrics_health_and_audit_log() {
     assert_eq!(ready.status, 200, "{}", ready.text());
 
     // One miss, then three hits, of the same .mod; and a request id echoed.
-    let first = get(&url, "/example.test/dep10/@v/v1.0.0.mod", &[("X-Request-ID", "trace-abc-1")]);
+    let first = get(
+        &url,
+        "/example.test/dep10/@v/v1.0.0.mod",
+        &[("X-Request-ID", "trace-abc-1")],
+    );
     assert_eq!(first.status, 200);
     assert_eq!(first.header("x-goxy-cache"), Some("miss"));
     assert_eq!(first.header("x-request-id"), Some("trace-abc-1"));
@@ -114,21 +145,86 @@ fn metrics_health_and_audit_log() {
     let metrics = get(&url, "/metrics", &[]);
     assert_eq!(metrics.status, 200);
     let text = metrics.text();
-    assert_eq!(series(&text, "goxy_cache_responses_total{kind=\"mod\",outcome=\"miss\"}"), 1.0);
-    assert_eq!(series(&text, "goxy_cache_responses_total{kind=\"mod\",outcome=\"hit\"}"), 3.0);
-    assert_eq!(series(&text, "goxy_cache_lookups_total{tier=\"memory\",kind=\"mod\",result=\"hit\"}"), 3.0);
-    assert_eq!(series(&text, "goxy_cache_lookups_total{tier=\"disk\",kind=\"mod\",result=\"miss\"}"), 1.0);
-    assert_eq!(series(&text, "goxy_requests_total{endpoint=\"mod\",status=\"200\"}"), 4.0);
-    assert_eq!(series(&text, "goxy_requests_total{endpoint=\"list\",status=\"404\"}"), 1.0);
-    assert_eq!(series(&text, "goxy_requests_total{endpoint=\"invalid\",status=\"404\"}"), 1.0);
-    assert_eq!(series(&text, "goxy_refused_total{reason=\"not_allowed\"}"), 1.0);
-    let mod_len = std::fs::metadata(proxy.join("example.test/dep10/@v/v1.0.0.mod")).unwrap().len() as f64;
-    assert_eq!(series(&text, "goxy_response_bytes_total{endpoint=\"mod\"}"), 4.0 * mod_len);
+    assert_eq!(
+        series(
+            &text,
+            "goxy_cache_responses_total{kind=\"mod\",outcome=\"miss\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        series(
+            &text,
+            "goxy_cache_responses_total{kind=\"mod\",outcome=\"hit\"}"
+        ),
+        3.0
+    );
+    assert_eq!(
+        series(
+            &text,
+            "goxy_cache_lookups_total{tier=\"memory\",kind=\"mod\",result=\"hit\"}"
+        ),
+        3.0
+    );
+    assert_eq!(
+        series(
+            &text,
+            "goxy_cache_lookups_total{tier=\"disk\",kind=\"mod\",result=\"miss\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        series(
+            &text,
+            "goxy_requests_total{endpoint=\"mod\",status=\"200\"}"
+        ),
+        4.0
+    );
+    assert_eq!(
+        series(
+            &text,
+            "goxy_requests_total{endpoint=\"list\",status=\"404\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        series(
+            &text,
+            "goxy_requests_total{endpoint=\"invalid\",status=\"404\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        series(&text, "goxy_refused_total{reason=\"not_allowed\"}"),
+        1.0
+    );
+    let mod_len = std::fs::metadata(proxy.join("example.test/dep10/@v/v1.0.0.mod"))
+        .unwrap()
+        .len() as f64;
+    assert_eq!(
+        series(&text, "goxy_response_bytes_total{endpoint=\"mod\"}"),
+        4.0 * mod_len
+    );
     let upstream = format!("upstream=\"{}\",result=\"ok\"", file_url(&proxy));
-    assert_eq!(series(&text, &format!("goxy_upstream_fetch_duration_seconds_count{{{upstream}}}")), 1.0);
-    assert_eq!(series(&text, &format!("goxy_upstream_up{{upstream=\"{}\"}}", file_url(&proxy))), 1.0);
+    assert_eq!(
+        series(
+            &text,
+            &format!("goxy_upstream_fetch_duration_seconds_count{{{upstream}}}")
+        ),
+        1.0
+    );
+    assert_eq!(
+        series(
+            &text,
+            &format!("goxy_upstream_up{{upstream=\"{}\"}}", file_url(&proxy))
+        ),
+        1.0
+    );
     // No module path ever becomes a label.
-    assert!(!text.contains("example.test/"), "module path in /metrics:\n{text}");
+    assert!(
+        !text.contains("example.test/"),
+        "module path in /metrics:\n{text}"
+    );
 
     // The home page shows the same hit rate.
     let home = get(&url, "/", &[]).text();
@@ -139,15 +235,25 @@ fn metrics_health_and_audit_log() {
     let expected = 10;
     let mut lines = Vec::new();
     for _ in 0..50 {
-        lines = std::fs::read_to_string(&audit).unwrap_or_default().lines().map(str::to_string).collect();
+        lines = std::fs::read_to_string(&audit)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect();
         if lines.len() >= expected {
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(lines.len(), expected, "{lines:#?}");
-    let records: Vec<serde_json::Value> = lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let miss = records.iter().find(|r| r["request_id"] == "trace-abc-1").expect("the miss's line");
+    let records: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let miss = records
+        .iter()
+        .find(|r| r["request_id"] == "trace-abc-1")
+        .expect("the miss's line");
     assert_eq!(miss["method"], "GET");
     assert_eq!(miss["path"], "/example.test/dep10/@v/v1.0.0.mod");
     assert_eq!(miss["status"], 200);
@@ -158,16 +264,24 @@ fn metrics_health_and_audit_log() {
     assert!(miss["client"].as_str().unwrap().starts_with("127.0.0.1:"));
     assert!(miss["time"].as_str().unwrap().ends_with('Z'));
     assert!(miss["duration_ms"].as_f64().unwrap() >= 0.0);
-    let hits = records.iter().filter(|r| r["cache"] == "hit" && r["source"] == "cache").count();
+    let hits = records
+        .iter()
+        .filter(|r| r["cache"] == "hit" && r["source"] == "cache")
+        .count();
     assert_eq!(hits, 3);
-    let refused = records.iter().find(|r| r["path"] == "/example.test/dep01/@v/list").unwrap();
+    let refused = records
+        .iter()
+        .find(|r| r["path"] == "/example.test/dep01/@v/list")
+        .unwrap();
     assert_eq!(refused["status"], 404);
 }
 
 #[test]
 fn auth_scopes_private_modules_before_the_cache() {
     let tmp = tempfile::tempdir().unwrap();
-    let Some(proxy) = fixture(tmp.path()) else { return };
+    let Some(proxy) = fixture(tmp.path()) else {
+        return;
+    };
     let audit = tmp.path().join("audit.log");
     let config = write_config(
         tmp.path(),
@@ -180,7 +294,13 @@ fn auth_scopes_private_modules_before_the_cache() {
         ),
     );
     let cfg = config.to_string_lossy().into_owned();
-    let goxy = GoxyProcess::serve(goxy_bin(), &tmp.path().join("cache"), &file_url(&proxy), &["--config", &cfg]).unwrap();
+    let goxy = GoxyProcess::serve(
+        goxy_bin(),
+        &tmp.path().join("cache"),
+        &file_url(&proxy),
+        &["--config", &cfg],
+    )
+    .unwrap();
     let url = goxy.url.clone();
     let bearer = ("Authorization", "Bearer tok-dep01-0123456789");
     // base64("alice:alice-pass-987")
@@ -196,12 +316,22 @@ fn auth_scopes_private_modules_before_the_cache() {
     assert_eq!(r.status, 404);
     assert_eq!(r.header("x-goxy-cache"), None);
     // The token is scoped to dep01 only; alice's patterns cover dep0*.
-    assert_eq!(get(&url, "/example.test/dep02/@v/list", &[bearer]).status, 404);
-    assert_eq!(get(&url, "/example.test/dep02/@v/list", &[alice]).status, 200);
+    assert_eq!(
+        get(&url, "/example.test/dep02/@v/list", &[bearer]).status,
+        404
+    );
+    assert_eq!(
+        get(&url, "/example.test/dep02/@v/list", &[alice]).status,
+        200
+    );
     assert_eq!(get(&url, zip, &[alice]).header("x-goxy-cache"), Some("hit"));
     // Public modules need no credentials; wrong ones are refused outright.
     assert_eq!(get(&url, "/example.test/dep10/@v/list", &[]).status, 200);
-    let wrong = get(&url, "/example.test/dep10/@v/list", &[("Authorization", "Bearer tok-dep01-012345678")]);
+    let wrong = get(
+        &url,
+        "/example.test/dep10/@v/list",
+        &[("Authorization", "Bearer tok-dep01-012345678")],
+    );
     assert_eq!(wrong.status, 401);
     assert!(wrong.header("www-authenticate").is_some());
 
@@ -209,7 +339,10 @@ fn auth_scopes_private_modules_before_the_cache() {
     let log = std::fs::read_to_string(&audit).unwrap();
     assert!(log.contains("\"principal\":\"ci-dep01\""), "{log}");
     assert!(log.contains("\"principal\":\"alice\""), "{log}");
-    assert!(log.contains("\"principal\":\"invalid-credentials\""), "{log}");
+    assert!(
+        log.contains("\"principal\":\"invalid-credentials\""),
+        "{log}"
+    );
     // No credential is ever logged.
     for secret in ["tok-dep01", "alice-pass", "YWxpY2U6"] {
         assert!(!log.contains(secret), "audit log contains {secret}");
@@ -222,16 +355,36 @@ fn auth_scopes_private_modules_before_the_cache() {
         "[auth]\nrequired = true\n[[auth.tokens]]\nname = \"ci\"\ntoken = \"another-token-xyz\"\nmodules = \"\"\n",
     );
     let cfg = config.to_string_lossy().into_owned();
-    let goxy = GoxyProcess::serve(goxy_bin(), &tmp.path().join("cache2"), &file_url(&proxy), &["--config", &cfg]).unwrap();
-    assert_eq!(get(&goxy.url, "/example.test/dep10/@v/list", &[]).status, 401);
-    assert_eq!(get(&goxy.url, "/example.test/dep10/@v/list", &[("Authorization", "Bearer another-token-xyz")]).status, 200);
+    let goxy = GoxyProcess::serve(
+        goxy_bin(),
+        &tmp.path().join("cache2"),
+        &file_url(&proxy),
+        &["--config", &cfg],
+    )
+    .unwrap();
+    assert_eq!(
+        get(&goxy.url, "/example.test/dep10/@v/list", &[]).status,
+        401
+    );
+    assert_eq!(
+        get(
+            &goxy.url,
+            "/example.test/dep10/@v/list",
+            &[("Authorization", "Bearer another-token-xyz")]
+        )
+        .status,
+        200
+    );
     assert_eq!(get(&goxy.url, "/healthz", &[]).status, 200);
 }
 
 fn have(tool: &str) -> bool {
     let found = Command::new(tool).arg("--version").output().is_ok();
     if !found {
-        assert!(std::env::var_os("CI").is_none(), "CI must install {tool} (.ci/apt-packages.txt)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install {tool} (.ci/apt-packages.txt)"
+        );
         eprintln!("skipped: {tool} is not installed");
     }
     found
@@ -245,7 +398,9 @@ fn curl_statuses(url: &str, path: &str, n: usize) -> std::process::Child {
         // Each URL needs its own -o.
         cmd.args(["-o", "/dev/null"]).arg(format!("{url}{path}"));
     }
-    cmd.stdout(std::process::Stdio::piped()).spawn().expect("spawn curl")
+    cmd.stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn curl")
 }
 
 fn count(child: std::process::Child) -> (usize, usize) {
@@ -253,7 +408,11 @@ fn count(child: std::process::Child) -> (usize, usize) {
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let ok = text.lines().filter(|l| *l == "200").count();
     let limited = text.lines().filter(|l| *l == "429").count();
-    assert_eq!(ok + limited, text.lines().count(), "unexpected statuses: {text}");
+    assert_eq!(
+        ok + limited,
+        text.lines().count(),
+        "unexpected statuses: {text}"
+    );
     (ok, limited)
 }
 
@@ -263,42 +422,82 @@ fn rate_limits_hold_under_load_from_other_processes() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let Some(proxy) = fixture(tmp.path()) else { return };
+    let Some(proxy) = fixture(tmp.path()) else {
+        return;
+    };
 
     // Per client address: burst 5, then 2/s.
-    let config = write_config(tmp.path(), "[limits]\nclient_rate = 2.0\nclient_burst = 5\n");
+    let config = write_config(
+        tmp.path(),
+        "[limits]\nclient_rate = 2.0\nclient_burst = 5\n",
+    );
     let cfg = config.to_string_lossy().into_owned();
-    let goxy = GoxyProcess::serve(goxy_bin(), &tmp.path().join("c1"), &file_url(&proxy), &["--config", &cfg]).unwrap();
+    let goxy = GoxyProcess::serve(
+        goxy_bin(),
+        &tmp.path().join("c1"),
+        &file_url(&proxy),
+        &["--config", &cfg],
+    )
+    .unwrap();
     let started = std::time::Instant::now();
     let (ok, limited) = count(curl_statuses(&goxy.url, "/example.test/dep10/@v/list", 60));
     let elapsed = started.elapsed().as_secs_f64();
     // At most the burst plus what refilled while curl ran.
-    assert!(ok >= 5 && (ok as f64) <= 5.0 + 2.0 * elapsed + 1.0, "ok {ok} in {elapsed:.2}s");
+    assert!(
+        ok >= 5 && (ok as f64) <= 5.0 + 2.0 * elapsed + 1.0,
+        "ok {ok} in {elapsed:.2}s"
+    );
     assert!(limited >= 60 - ok, "limited {limited}");
     let r = get(&goxy.url, "/example.test/dep10/@v/list", &[]);
     assert_eq!(r.status, 429);
-    let retry: u64 = r.header("retry-after").expect("Retry-After").parse().unwrap();
+    let retry: u64 = r
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .unwrap();
     assert!((1..=1).contains(&retry), "Retry-After {retry}");
     // Probes are never limited.
     assert_eq!(get(&goxy.url, "/healthz", &[]).status, 200);
     std::thread::sleep(Duration::from_secs(retry));
-    assert_eq!(get(&goxy.url, "/example.test/dep10/@v/list", &[]).status, 200, "after Retry-After");
+    assert_eq!(
+        get(&goxy.url, "/example.test/dep10/@v/list", &[]).status,
+        200,
+        "after Retry-After"
+    );
     let metrics = get(&goxy.url, "/metrics", &[]).text();
-    assert!(series(&metrics, "goxy_refused_total{reason=\"rate_limit_client\"}") >= (60 - ok) as f64);
+    assert!(
+        series(&metrics, "goxy_refused_total{reason=\"rate_limit_client\"}") >= (60 - ok) as f64
+    );
     drop(goxy);
 
     // Per module: two processes hammer one module and one process another.
-    let config = write_config(tmp.path(), "[limits]\nmodule_rate = 1.0\nmodule_burst = 4\n");
+    let config = write_config(
+        tmp.path(),
+        "[limits]\nmodule_rate = 1.0\nmodule_burst = 4\n",
+    );
     let cfg = config.to_string_lossy().into_owned();
-    let goxy = GoxyProcess::serve(goxy_bin(), &tmp.path().join("c2"), &file_url(&proxy), &["--config", &cfg]).unwrap();
+    let goxy = GoxyProcess::serve(
+        goxy_bin(),
+        &tmp.path().join("c2"),
+        &file_url(&proxy),
+        &["--config", &cfg],
+    )
+    .unwrap();
     let started = std::time::Instant::now();
     let a = curl_statuses(&goxy.url, "/example.test/dep11/@v/list", 30);
     let b = curl_statuses(&goxy.url, "/example.test/dep11/@v/list", 30);
     let c = curl_statuses(&goxy.url, "/example.test/dep12/@v/list", 10);
     let ((ok_a, _), (ok_b, _), (ok_c, limited_c)) = (count(a), count(b), count(c));
     let elapsed = started.elapsed().as_secs_f64();
-    assert!(ok_a + ok_b >= 4 && ((ok_a + ok_b) as f64) <= 4.0 + elapsed + 1.0, "dep11 ok {}", ok_a + ok_b);
-    assert!(ok_c >= 4 && limited_c <= 6, "dep12 has its own bucket: ok {ok_c}");
+    assert!(
+        ok_a + ok_b >= 4 && ((ok_a + ok_b) as f64) <= 4.0 + elapsed + 1.0,
+        "dep11 ok {}",
+        ok_a + ok_b
+    );
+    assert!(
+        ok_c >= 4 && limited_c <= 6,
+        "dep12 has its own bucket: ok {ok_c}"
+    );
 }
 
 #[test]
@@ -312,23 +511,34 @@ fn check_names_the_bad_key_and_example_is_valid() {
             .env_remove("GOXY_LISTEN")
             .output()
             .unwrap();
-        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
     };
     let (ok, text) = check("[connections]\nmax_conections = 5\n");
     assert!(!ok && text.contains("max_conections"), "{text}");
     let (ok, text) = check("[tls]\ncert = \"/x/cert.pem\"\n");
-    assert!(!ok && text.contains("tls.key") && text.contains("required"), "{text}");
+    assert!(
+        !ok && text.contains("tls.key") && text.contains("required"),
+        "{text}"
+    );
     let (ok, text) = check("[limits]\nclient_rate = -1.0\n");
     assert!(!ok && text.contains("limits.client_rate"), "{text}");
     let (ok, text) = check("[auth]\ndeny_status = 500\n");
     assert!(!ok && text.contains("auth.deny_status"), "{text}");
     let (ok, text) = check("[[auth.tokens]]\nname = \"x\"\ntoken = \"short\"\n");
     assert!(!ok && text.contains("auth.tokens[0]"), "{text}");
-    let (ok, text) = check("[tls]\ncert = \"/nonexistent/cert.pem\"\nkey = \"/nonexistent/key.pem\"\n");
+    let (ok, text) =
+        check("[tls]\ncert = \"/nonexistent/cert.pem\"\nkey = \"/nonexistent/key.pem\"\n");
     assert!(!ok && text.contains("/nonexistent/cert.pem"), "{text}");
 
     // The example is a valid configuration, and environment overrides it.
-    let example = Command::new(goxy_bin()).args(["config", "example"]).output().unwrap();
+    let example = Command::new(goxy_bin())
+        .args(["config", "example"])
+        .output()
+        .unwrap();
     assert!(example.status.success());
     let example = String::from_utf8(example.stdout).unwrap();
     let (ok, text) = check(&example);
@@ -343,5 +553,8 @@ fn check_names_the_bad_key_and_example_is_valid() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("max_connections 77") && text.contains("client 3.5/s"), "{text}");
+    assert!(
+        text.contains("max_connections 77") && text.contains("client 3.5/s"),
+        "{text}"
+    );
 }
