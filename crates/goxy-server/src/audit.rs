@@ -225,6 +225,47 @@ mod tests {
         assert_ne!(request_id(None), request_id(None));
     }
 
+    fn record(status: u16) -> AuditRecord<'static> {
+        AuditRecord {
+            time: rfc3339(SystemTime::now()),
+            request_id: "r",
+            client: "127.0.0.1:1".into(),
+            principal: "-",
+            method: "GET",
+            path: "/x",
+            status,
+            bytes: 1,
+            cache: "hit",
+            duration_ms: 0.5,
+            source: "cache",
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stuck_writer_costs_at_most_the_wait_and_drops_are_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let metrics = Arc::new(Metrics::new(&[]));
+        let settings = AuditSettings {
+            target: Some(AuditTarget::File(dir.path().join("audit.log"))),
+            buffer: 2,
+            max_wait: Duration::from_millis(50),
+        };
+        // The writer is never run: the queue fills and stays full.
+        let (log, _writer) = AuditLog::start(&settings, metrics.clone())
+            .unwrap()
+            .unwrap();
+        let started = std::time::Instant::now();
+        for i in 0..5 {
+            log.record(&record(200 + i)).await;
+        }
+        assert_eq!(metrics.audit_dropped.load(Ordering::Relaxed), 3);
+        let elapsed = started.elapsed();
+        assert!(
+            elapsed >= Duration::from_millis(150) && elapsed < Duration::from_secs(2),
+            "{elapsed:?}"
+        );
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn lines_reach_the_file() {
         let dir = tempfile::tempdir().unwrap();

@@ -153,7 +153,7 @@ pub fn resolve(args: &ServeArgs) -> Result<ServerConfig, String> {
         }
         None => FileConfig::default(),
     };
-    let ops = crate::opsconfig::resolve(
+    let mut ops = crate::opsconfig::resolve(
         &args.ops,
         crate::opsconfig::OpsFile {
             connections: file.connections,
@@ -192,6 +192,11 @@ pub fn resolve(args: &ServeArgs) -> Result<ServerConfig, String> {
         [file.private.as_deref(), file.no_proxy.as_deref(), file.no_sumdb.as_deref()],
         |name| std::env::var(name).ok(),
     );
+    // Credentials without their own `[auth] private` patterns guard the
+    // modules this server already treats as private (`private`/GOPRIVATE).
+    if ops.auth.private.trim().is_empty() && !(ops.auth.tokens.is_empty() && ops.auth.users.is_empty()) {
+        ops.auth.private = private.private.clone();
+    }
     let secs = |v: Option<u64>, default: Duration| v.map(Duration::from_secs).unwrap_or(default);
     let defaults = goxy_fetch::Timeouts::default();
     let timeouts = goxy_fetch::Timeouts {

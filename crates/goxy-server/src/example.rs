@@ -126,6 +126,37 @@ mod tests {
     }
 
     #[test]
+    fn credentials_guard_the_private_setting_by_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("goxy.toml");
+        let token =
+            "[[auth.tokens]]\nname = \"ci\"\ntoken = \"0123456789\"\nmodules = \"corp.example\"\n";
+        std::fs::write(&path, format!("private = \"corp.example\"\n{token}")).unwrap();
+        let args = ServeArgs {
+            config: Some(path.clone()),
+            upstream: Some("off".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            config::resolve(&args).unwrap().ops.auth.private,
+            "corp.example"
+        );
+        // Without credentials, `private` only steers fetching; serving stays open.
+        std::fs::write(&path, "private = \"corp.example\"\n").unwrap();
+        assert_eq!(config::resolve(&args).unwrap().ops.auth.private, "");
+        // An explicit `[auth] private` wins.
+        std::fs::write(
+            &path,
+            format!("private = \"corp.example\"\n[auth]\nprivate = \"other.example\"\n{token}"),
+        )
+        .unwrap();
+        assert_eq!(
+            config::resolve(&args).unwrap().ops.auth.private,
+            "other.example"
+        );
+    }
+
+    #[test]
     fn commented_settings_parse_when_uncommented() {
         // Uncomment every `# key = value` line: the shapes shown must be valid.
         let uncommented: String = EXAMPLE
