@@ -26,10 +26,6 @@ pub trait ModuleGuard: Send + Sync {
     fn check(&self, module: &str, extensions: &http::Extensions) -> Option<Response<Body>>;
 }
 
-/// The client's address (a request extension).
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddr(pub SocketAddr);
-
 fn too_many(what: &str, wait: std::time::Duration) -> Response<Body> {
     let secs = retry_after_secs(wait);
     let mut resp = text(
@@ -175,8 +171,11 @@ impl Front {
             r.extensions_mut().insert(Endpoint::Metrics);
             r
         } else {
-            req.extensions_mut().insert(principal.clone());
-            req.extensions_mut().insert(ClientAddr(peer));
+            // Only the guard reads the principal; without auth, skip the
+            // extension map's allocation on the hot path.
+            if self.auth.enabled() {
+                req.extensions_mut().insert(principal.clone());
+            }
             self.app.handle(req).await
         };
         if let Ok(v) = HeaderValue::from_str(&request_id) {
