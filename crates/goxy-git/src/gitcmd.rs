@@ -687,9 +687,12 @@ impl GitRepo {
         dir: &str,
         limit: u64,
     ) -> Result<Vec<u8>, DirectError> {
+        // `-0` stores entries uncompressed: goxy unpacks this archive at once
+        // and deflates the module zip itself, so compressing here is wasted work.
         let mut args = vec![
             "archive",
             "--format=zip",
+            "-0",
             "--prefix=prefix/",
             "--end-of-options",
             commit,

@@ -282,58 +282,6 @@ pub fn netrc_lookup(text: &str, host: &str) -> Option<(String, String)> {
     found.or(default)
 }
 
-/// `GOPRIVATE` / `GONOPROXY` / `GONOSUMDB` semantics (protocol.md §5.8):
-/// which modules go only to direct fetching and which skip the checksum
-/// database. An empty `no_proxy` or `no_sumdb` means "same as `private`".
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PrivatePatterns {
-    pub private: String,
-    pub no_proxy: String,
-    pub no_sumdb: String,
-}
-
-impl PrivatePatterns {
-    /// From `GOPRIVATE`, `GONOPROXY`, `GONOSUMDB`.
-    pub fn from_env() -> Self {
-        let var = |k: &str| std::env::var(k).unwrap_or_default();
-        PrivatePatterns {
-            private: var("GOPRIVATE"),
-            no_proxy: var("GONOPROXY"),
-            no_sumdb: var("GONOSUMDB"),
-        }
-    }
-
-    /// Matches `GOPRIVATE`.
-    pub fn is_private(&self, module: &str) -> bool {
-        modpath::match_prefix_patterns(&self.private, module)
-    }
-
-    /// Must this module be fetched only directly (never from an upstream proxy)?
-    pub fn direct_only(&self, module: &str) -> bool {
-        let p = if self.no_proxy.is_empty() {
-            &self.private
-        } else {
-            &self.no_proxy
-        };
-        modpath::match_prefix_patterns(p, module)
-    }
-
-    /// Must this module stay away from the public checksum database?
-    pub fn skip_sumdb(&self, module: &str) -> bool {
-        let p = if self.no_sumdb.is_empty() {
-            &self.private
-        } else {
-            &self.no_sumdb
-        };
-        modpath::match_prefix_patterns(p, module)
-    }
-}
-
-/// `module.MatchPrefixPatterns`: does any comma-separated glob match a leading part of `target`?
-pub fn match_prefix_patterns(globs: &str, target: &str) -> bool {
-    modpath::match_prefix_patterns(globs, target)
-}
-
 /// Configuration of the direct source.
 #[derive(Debug, Clone)]
 pub struct DirectConfig {
@@ -960,24 +908,6 @@ mod tests {
         // The futures can be spawned on a multi-threaded runtime.
         assert_send(&f.list("example.com/m"));
         assert_send(&f.zip("example.com/m", "v1.0.0"));
-    }
-
-    #[test]
-    fn private_pattern_defaults() {
-        let p = PrivatePatterns {
-            private: "*.corp.example.com,rsc.io/private".into(),
-            ..PrivatePatterns::default()
-        };
-        assert!(p.direct_only("git.corp.example.com/xyzzy") && p.skip_sumdb("rsc.io/private/quux"));
-        assert!(!p.direct_only("corp.example.com/x") && !p.skip_sumdb("rsc.io/privateer"));
-        let q = PrivatePatterns {
-            private: "a.example".into(),
-            no_proxy: "b.example".into(),
-            no_sumdb: String::new(),
-        };
-        assert!(q.direct_only("b.example/m") && !q.direct_only("a.example/m"));
-        assert!(q.skip_sumdb("a.example/m") && !q.skip_sumdb("b.example/m"));
-        assert!(q.is_private("a.example/m/v2"));
     }
 
     #[test]

@@ -6,11 +6,6 @@ pub fn check_path(path: &str) -> Result<(), String> {
     goxy_mod::module::check_path(path).map_err(|e| e.to_string())
 }
 
-/// `module.CheckFilePath`.
-pub fn check_file_path(path: &str) -> Result<(), String> {
-    goxy_mod::module::check_file_path(path).map_err(|e| e.to_string())
-}
-
 /// `module.SplitPathVersion`.
 pub fn split_path_version(path: &str) -> Option<(String, String)> {
     goxy_mod::module::split_path_version(path).map(|(a, b)| (a.to_string(), b.to_string()))

@@ -3,21 +3,6 @@
 //! minimal client for it; the URL passes the same egress policy as git.
 
 use crate::{modpath, semver, DirectError, RevInfo};
-use std::io::Read as _;
-
-/// `module.EscapePath`/`EscapeVersion`: upper-case letters become `!` + lower case.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_ascii_uppercase() {
-            out.push('!');
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
 
 pub struct ModProxy<'a> {
     pub client: &'a reqwest::Client,
@@ -27,16 +12,24 @@ pub struct ModProxy<'a> {
 }
 
 impl ModProxy<'_> {
-    fn url(&self, tail: &str) -> String {
-        format!(
-            "{}/{}/{tail}",
-            self.base.trim_end_matches('/'),
-            escape(&self.module)
-        )
+    fn url(&self, tail: &str) -> Result<String, DirectError> {
+        let module = goxy_mod::module::escape_path(&self.module)
+            .map_err(|e| DirectError::NotFound(format!("{}: {e}", self.module)))?;
+        Ok(format!(
+            "{}/{module}/{tail}",
+            self.base.trim_end_matches('/')
+        ))
+    }
+
+    /// `@v/<escaped version><ext>`; a version that cannot be escaped cannot exist.
+    fn version_tail(&self, version: &str, ext: &str) -> Result<String, DirectError> {
+        let escaped = goxy_mod::module::escape_version(version)
+            .map_err(|e| DirectError::NotFound(format!("{}@{version}: {e}", self.module)))?;
+        Ok(format!("@v/{escaped}{ext}"))
     }
 
     async fn get(&self, tail: &str, limit: usize) -> Result<Vec<u8>, DirectError> {
-        let mut req = self.client.get(self.url(tail));
+        let mut req = self.client.get(self.url(tail)?);
         if let Some((u, p)) = &self.auth {
             req = req.basic_auth(u, Some(p));
         }
@@ -116,7 +109,7 @@ impl ModProxy<'_> {
     pub async fn stat(&self, query: &str) -> Result<RevInfo, DirectError> {
         let info = Self::parse_info(
             &self
-                .get(&format!("@v/{}.info", escape(query)), 1 << 20)
+                .get(&self.version_tail(query, ".info")?, 1 << 20)
                 .await?,
         )?;
         if modpath::canonical_version(query) == query
@@ -132,53 +125,19 @@ impl ModProxy<'_> {
     }
 
     pub async fn go_mod(&self, version: &str) -> Result<Vec<u8>, DirectError> {
-        self.get(&format!("@v/{}.mod", escape(version)), 16 << 20)
+        self.get(&self.version_tail(version, ".mod")?, 16 << 20)
             .await
     }
 
     /// The zip and its h1 (entries must all carry the `path@version/` prefix).
     pub async fn zip(&self, version: &str) -> Result<(Vec<u8>, String), DirectError> {
         let bytes = self
-            .get(&format!("@v/{}.zip", escape(version)), 500 << 20)
+            .get(&self.version_tail(version, ".zip")?, 500 << 20)
             .await?;
-        let prefix = format!("{}@{version}/", self.module);
-        let mut zr = zip::ZipArchive::new(std::io::Cursor::new(bytes.as_slice()))
+        // The same checks cmd/go applies to a downloaded zip (names, prefix, sizes).
+        let checked = goxy_zip::check_zip(&self.module, version, &bytes)
             .map_err(|e| DirectError::Upstream(format!("module proxy zip: {e}")))?;
-        let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
-        let mut total: u64 = 0;
-        for i in 0..zr.len() {
-            let mut e = zr
-                .by_index(i)
-                .map_err(|e| DirectError::Upstream(format!("module proxy zip: {e}")))?;
-            let name = std::str::from_utf8(e.name_raw())
-                .map_err(|_| DirectError::Upstream("module proxy zip: non-UTF-8 name".into()))?
-                .to_string();
-            let Some(rel) = name.strip_prefix(&prefix) else {
-                return Err(DirectError::Upstream(format!(
-                    "module proxy zip: entry {name:?} outside {prefix}"
-                )));
-            };
-            if rel.is_empty() || rel.ends_with('/') || modpath::check_file_path(rel).is_err() {
-                return Err(DirectError::Upstream(format!(
-                    "module proxy zip: bad entry {name:?}"
-                )));
-            }
-            let mut data = Vec::new();
-            (&mut e)
-                .take((500u64 << 20) + 1 - total)
-                .read_to_end(&mut data)
-                .map_err(|e| DirectError::Upstream(format!("module proxy zip: {e}")))?;
-            total += data.len() as u64;
-            if total > 500 << 20 {
-                return Err(DirectError::Upstream(
-                    "module proxy zip: too large uncompressed".into(),
-                ));
-            }
-            entries.push((name, data));
-        }
-        let h1 = crate::zipbuild::hash1(entries.iter().map(|(n, d)| (n.as_str(), d.as_slice())))
-            .map_err(|e| DirectError::Upstream(format!("module proxy zip: {e}")))?;
-        Ok((bytes, h1))
+        Ok((bytes, checked.h1))
     }
 }
 
@@ -190,12 +149,26 @@ fn path_major_of(module: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn escaping() {
+    fn request_paths_are_escaped() {
+        let client = reqwest::Client::new();
+        let p = ModProxy {
+            client: &client,
+            base: "https://proxy.example/".into(),
+            module: "github.com/BurntSushi/toml".into(),
+            auth: None,
+        };
         assert_eq!(
-            super::escape("github.com/BurntSushi/toml"),
-            "github.com/!burnt!sushi/toml"
+            p.url(&p.version_tail("v1.0.0-RC1", ".info").unwrap())
+                .unwrap(),
+            "https://proxy.example/github.com/!burnt!sushi/toml/@v/v1.0.0-!r!c1.info"
         );
-        assert_eq!(super::escape("v1.0.0-RC1"), "v1.0.0-!r!c1");
+        // Not a version at all: no request can name it.
+        assert!(p
+            .version_tail("feature/x", ".info")
+            .unwrap_err()
+            .is_not_found());
     }
 }

@@ -56,11 +56,6 @@ pub fn create_zip(module: &str, version: &str, files: &[SourceFile]) -> Result<B
     })
 }
 
-/// `dirhash.Hash1` over (name, content) pairs.
-pub fn hash1<'a>(entries: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Result<String, String> {
-    goxy_zip::hash1(entries).map_err(|e| e.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
