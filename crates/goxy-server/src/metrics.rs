@@ -608,7 +608,7 @@ impl Metrics {
         let gauges: [(&str, &str, &str, &AtomicU64); 9] = [
             ("goxy_connections_open", "gauge", "Client connections currently open.", &self.connections_open),
             ("goxy_connections_rejected_total", "counter", "Connections closed at once because max_connections were open.", &self.connections_rejected),
-            ("goxy_connections_timed_out_total", "counter", "Connections closed because the TLS handshake did not finish in time.", &self.connections_timed_out),
+            ("goxy_connections_timed_out_total", "counter", "Connections closed because the TLS handshake or the first request bytes did not arrive in time.", &self.connections_timed_out),
             ("goxy_tls_handshake_failures_total", "counter", "TLS handshakes that failed.", &self.tls_handshake_failures),
             ("goxy_tls_reloads_total", "counter", "Certificate reloads that succeeded.", &self.tls_reloads_ok),
             ("goxy_tls_reload_failures_total", "counter", "Certificate reloads that failed (the previous certificate stays in use).", &self.tls_reloads_failed),

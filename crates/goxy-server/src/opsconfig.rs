@@ -237,8 +237,11 @@ pub fn resolve(args: &OpsArgs, file: OpsFile) -> Result<OpsConfig, String> {
         .max_connections
         .or(c.max)
         .unwrap_or(DEFAULT_MAX_CONNECTIONS);
-    if max_connections == 0 {
-        return Err("connections.max: must be at least 1".into());
+    // The shutdown wait takes every slot at once, which tokio counts in u32.
+    if max_connections == 0 || max_connections > 1_000_000 {
+        return Err(format!(
+            "connections.max: must be between 1 and 1000000, got {max_connections}"
+        ));
     }
     let header_read_timeout = args
         .header_read_timeout

@@ -202,15 +202,88 @@ fn builder(ops: &OpsConfig) -> auto::Builder<TokioExecutor> {
     b
 }
 
+/// Notes whether the client has sent anything: a TLS client that goes
+/// silent after the handshake is dropped at the header deadline (HTTP/2 has
+/// no header-read timeout of its own).
+struct SeenInput<I> {
+    inner: I,
+    seen: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for SeenInput<I> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.seen.store(true, Ordering::Relaxed);
+        }
+        polled
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for SeenInput<I> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
 async fn serve_connection<I>(
     builder: &auto::Builder<TokioExecutor>,
     io: I,
     front: Arc<Front>,
     peer: std::net::SocketAddr,
     mut shutdown: watch::Receiver<bool>,
+    silent_deadline: Option<(Duration, Arc<std::sync::atomic::AtomicBool>)>,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let metrics = front.app().metrics.clone();
+    let silent = async move {
+        match silent_deadline {
+            Some((deadline, seen)) => {
+                tokio::time::sleep(deadline).await;
+                if seen.load(Ordering::Relaxed) {
+                    std::future::pending::<()>().await;
+                }
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+
     let service = service_fn(move |req| {
         let front = front.clone();
         async move { Ok::<_, std::convert::Infallible>(front.handle(req, peer).await) }
@@ -223,6 +296,9 @@ async fn serve_connection<I>(
             // Finish the requests in flight, accept no new ones on this connection.
             conn.as_mut().graceful_shutdown();
             let _ = conn.await;
+        }
+        _ = silent => {
+            metrics.connections_timed_out.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -301,7 +377,9 @@ pub async fn serve(
                             };
                             let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
                             let b = if h2 { &builders.http2 } else { &builders.http1 };
-                            serve_connection(b, stream, front, peer, stop).await;
+                            let seen = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                            let stream = SeenInput { inner: stream, seen: seen.clone() };
+                            serve_connection(b, stream, front, peer, stop, Some((handshake_deadline, seen))).await;
                         }
                         None => {
                             // Protocol sniffing waits for bytes without a deadline of its
@@ -316,7 +394,7 @@ pub async fn serve(
                                 }
                             }
                             // Cache hits that are memory-mapped go out with sendfile(2).
-                            serve_connection(&builders.auto, crate::sendfile::SendfileStream::new(stream), front, peer, stop).await;
+                            serve_connection(&builders.auto, crate::sendfile::SendfileStream::new(stream), front, peer, stop, None).await;
                         }
                     }
                 });

@@ -185,6 +185,28 @@ fn handshake(addr: &str, ca: &Ca) -> (Option<Vec<u8>>, Vec<u8>) {
     (conn.alpn_protocol().map(<[u8]>::to_vec), leaf)
 }
 
+/// A finished handshake with ALPN h2 and nothing sent after it.
+fn silent_tls_client(addr: &str, ca: &Ca) -> (rustls::ClientConnection, TcpStream) {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.cert.der().clone()).unwrap();
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+    let mut sock = TcpStream::connect(addr).unwrap();
+    while conn.is_handshaking() {
+        conn.complete_io(&mut sock).unwrap();
+    }
+    sock.set_read_timeout(Some(Duration::from_secs(8))).unwrap();
+    (conn, sock)
+}
+
 #[test]
 fn tls_h2_and_certificate_reload_without_restart() {
     let tmp = tempfile::tempdir().unwrap();
@@ -195,7 +217,7 @@ fn tls_h2_and_certificate_reload_without_restart() {
         tmp.path(),
         "off",
         &format!(
-            "[tls]\ncert = \"{}\"\nkey = \"{}\"\nreload_interval = 1\n",
+            "[connections]\nheader_read_timeout = 2\n[tls]\ncert = \"{}\"\nkey = \"{}\"\nreload_interval = 1\n",
             cert.display(),
             key.display()
         ),
@@ -259,6 +281,47 @@ fn tls_h2_and_certificate_reload_without_restart() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+
+    // A client that completes the handshake (HTTP/2 by ALPN) and then says
+    // nothing is dropped at the header deadline.
+    let mut silent = silent_tls_client(&addr, &ca);
+    let started = Instant::now();
+    let mut buf = [0u8; 64];
+    loop {
+        match silent.0.reader().read(&mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                assert!(
+                    started.elapsed() < Duration::from_secs(8),
+                    "silent TLS client still connected"
+                );
+                match silent.0.read_tls(&mut silent.1) {
+                    Ok(0) => break,
+                    Ok(_) => {
+                        if silent.0.process_new_packets().is_err() {
+                            break;
+                        }
+                    }
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) =>
+                    {
+                        panic!("silent TLS client still connected after {:?}", started.elapsed())
+                    }
+                    Err(_) => break,
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "closed too early: {:?}",
+        started.elapsed()
+    );
 
     // Replaced files are picked up by the modification-time check.
     let second = write_leaf(&ca, "second", &cert, &key);
