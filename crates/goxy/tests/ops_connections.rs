@@ -309,7 +309,10 @@ fn tls_h2_and_certificate_reload_without_restart() {
                             std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
                         ) =>
                     {
-                        panic!("silent TLS client still connected after {:?}", started.elapsed())
+                        panic!(
+                            "silent TLS client still connected after {:?}",
+                            started.elapsed()
+                        )
                     }
                     Err(_) => break,
                 }
