@@ -8,6 +8,7 @@ OUT="${BENCH_OUT:-$ROOT/bench/out}"
 THREADS="${WRK_THREADS:-1}"
 CONNS="${WRK_CONNS:-16}"
 DURATION="${WRK_DURATION:-10s}"
+ROUNDS="${BENCH_ROUNDS:-3}"
 NGINX_PORT="${NGINX_PORT:-18080}"
 # BENCH_TARGET_URL: benchmark an already running server instead of starting
 # goxy (e.g. a stand-in while goxy is being built); BENCH_TARGET_PID gives its
@@ -76,6 +77,10 @@ run_wrk() {
   if grep -q "Non-2xx" <<<"$out"; then die "non-2xx answers from $1 (see $OUT/wrk.log)"; fi
   [ -n "$rps" ] && [ -n "$p99" ] || die "could not parse wrk output for $1"
   echo "$rps $(to_ms "$p99")"
+}
+
+median() { # numbers...
+  printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'
 }
 
 rss_mib() { # pid
@@ -163,13 +168,18 @@ CONF
   printf '\n%-12s %8s | %12s %10s | %12s %10s | %9s %9s\n' file bytes "nginx req/s" "p99 ms" "goxy req/s" "p99 ms" "rps ratio" "p99 ratio"
   local verdict=0
   for f in "${FILES[@]}"; do
-    local n g size
+    local size n_rps n_p99 g_rps g_p99
     size="$(stat -c %s "$OUT/fixture$MODULE_PATH/$f")"
-    # nginx first, then goxy, back to back so both see the same machine load.
-    n="$(run_wrk "$nginx_url$MODULE_PATH/$f")"
-    g="$(run_wrk "$goxy_url$MODULE_PATH/$f")"
-    read -r n_rps n_p99 <<<"$n"
-    read -r g_rps g_p99 <<<"$g"
+    # nginx and goxy alternate, round after round, so both see the same
+    # machine load; the medians of the rounds are compared.
+    local n_rps_all=() n_p99_all=() g_rps_all=() g_p99_all=()
+    for _round in $(seq 1 "$ROUNDS"); do
+      read -r n_rps n_p99 <<<"$(run_wrk "$nginx_url$MODULE_PATH/$f")"
+      read -r g_rps g_p99 <<<"$(run_wrk "$goxy_url$MODULE_PATH/$f")"
+      n_rps_all+=("$n_rps"); n_p99_all+=("$n_p99"); g_rps_all+=("$g_rps"); g_p99_all+=("$g_p99")
+    done
+    n_rps="$(median "${n_rps_all[@]}")"; n_p99="$(median "${n_p99_all[@]}")"
+    g_rps="$(median "${g_rps_all[@]}")"; g_p99="$(median "${g_p99_all[@]}")"
     local rps_ratio p99_ratio
     rps_ratio="$(awk -v g="$g_rps" -v n="$n_rps" 'BEGIN {printf "%.2f", g / n}')"
     p99_ratio="$(awk -v g="$g_p99" -v n="$n_p99" 'BEGIN {printf "%.2f", (n > 0 ? g / n : 0)}')"
@@ -186,7 +196,7 @@ CONF
   if [ "$idle_rss" != "n/a" ]; then
     awk -v r="$idle_rss" -v m="$MAX_IDLE_RSS_MIB" 'BEGIN {exit !(r <= m)}' || { verdict=1; echo "  above target: idle RSS"; }
   fi
-  echo "wrk: -t$THREADS -c$CONNS -d$DURATION --latency; $(nproc) CPUs; raw output in $OUT/wrk.log"
+  echo "wrk: -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS alternating rounds per file (medians); $(nproc) CPUs; raw output in $OUT/wrk.log"
   if [ "$verdict" = 0 ]; then echo "all targets met"; else echo "some targets missed"; fi
 }
 

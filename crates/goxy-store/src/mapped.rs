@@ -40,7 +40,10 @@ impl AsRef<[u8]> for MappedBlob {
 impl Drop for MappedBlob {
     fn drop(&mut self) {
         let start = self.map.as_ptr() as usize;
-        REGIONS.write().unwrap_or_else(|e| e.into_inner()).remove(&start);
+        REGIONS
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&start);
     }
 }
 
@@ -52,8 +55,14 @@ pub fn map_file(file: File) -> io::Result<Bytes> {
     #[cfg(unix)]
     {
         use std::os::unix::io::AsRawFd;
-        let region = Region { len: map.len(), fd: file.as_raw_fd() };
-        REGIONS.write().unwrap_or_else(|e| e.into_inner()).insert(map.as_ptr() as usize, region);
+        let region = Region {
+            len: map.len(),
+            fd: file.as_raw_fd(),
+        };
+        REGIONS
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(map.as_ptr() as usize, region);
     }
     Ok(Bytes::from_owner(MappedBlob { map, _file: file }))
 }
