@@ -104,22 +104,91 @@ impl Download {
     }
 }
 
-/// `go` through `goproxy` ("direct" adds GOINSECURE for `insecure_host`),
-/// with its module cache in `modcache`.
-fn go_cmd(home: &Path, goproxy: &str, insecure_host: &str, modcache: &Path) -> Command {
-    let mut cmd = goxy_testkit::isolated_go(home, goproxy);
-    cmd.env("GOMODCACHE", modcache)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1");
-    if goproxy == "direct" {
-        cmd.env("GOINSECURE", insecure_host);
-    }
-    cmd
+/// The `go` command as a client: one GOPATH, a fresh module cache for every
+/// command (so nothing fetched earlier can answer for goxy).
+struct GoClient {
+    home: PathBuf,
+    cwd: PathBuf,
+    caches: PathBuf,
+    runs: std::cell::Cell<usize>,
 }
 
-fn download(mut cmd: Command, cwd: &Path, target: &str) -> Download {
+impl GoClient {
+    fn new(tmp: &Path) -> GoClient {
+        let cwd = tmp.join("cwd");
+        std::fs::create_dir_all(&cwd).expect("mkdir cwd");
+        GoClient {
+            home: tmp.join("gohome"),
+            cwd,
+            caches: tmp.join("modcaches"),
+            runs: Default::default(),
+        }
+    }
+
+    /// `go` through `goproxy` ("direct" adds GOINSECURE for `insecure_host`).
+    fn cmd(&self, goproxy: &str, insecure_host: &str) -> Command {
+        self.runs.set(self.runs.get() + 1);
+        let modcache = self.caches.join(format!("mc{}", self.runs.get()));
+        std::fs::create_dir_all(&modcache).expect("mkdir modcache");
+        let mut cmd = goxy_testkit::isolated_go(&self.home, goproxy);
+        cmd.env("GOMODCACHE", modcache)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .current_dir(&self.cwd);
+        if goproxy == "direct" {
+            cmd.env("GOINSECURE", insecure_host);
+        }
+        cmd
+    }
+
+    fn download(&self, goproxy: &str, insecure_host: &str, target: &str) -> Download {
+        download(self.cmd(goproxy, insecure_host), target)
+    }
+
+    fn list_latest(
+        &self,
+        goproxy: &str,
+        insecure_host: &str,
+        module: &str,
+    ) -> Result<(String, Vec<String>), String> {
+        list_json(self.cmd(goproxy, insecure_host), module)
+    }
+
+    fn list_versions(
+        &self,
+        goproxy: &str,
+        insecure_host: &str,
+        module: &str,
+    ) -> Result<Vec<String>, String> {
+        list_json(self.cmd(goproxy, insecure_host), module).map(|(_, versions)| versions)
+    }
+
+    /// Each `module@query` through goxy must succeed direct and give the same result through goxy.
+    fn assert_same_as_direct(
+        &self,
+        goxy: &GoxyProcess,
+        host: &str,
+        module: &str,
+        queries: &[&str],
+        label: &str,
+    ) {
+        for q in queries {
+            let target = format!("{module}@{q}");
+            let direct = self.download("direct", host, &target);
+            let proxied = self.download(&goxy.url, host, &target);
+            assert!(direct.ok(), "{target} direct: {}", direct.error);
+            assert_eq!(
+                same(&proxied),
+                same(&direct),
+                "{target} through goxy ({label})\ngoxy log:\n{}",
+                tail(&goxy.stderr(), 30)
+            );
+        }
+    }
+}
+
+fn download(mut cmd: Command, target: &str) -> Download {
     let out = cmd
-        .current_dir(cwd)
         .args(["mod", "download", "-json", target])
         .output()
         .expect("run go");
@@ -146,19 +215,8 @@ fn download(mut cmd: Command, cwd: &Path, target: &str) -> Download {
 
 /// `go list -m -json -versions -retracted M@latest`: Ok((latest version,
 /// versions)) or Err(stderr).
-fn list_latest(cmd: Command, cwd: &Path, module: &str) -> Result<(String, Vec<String>), String> {
-    let (latest, versions) = list_json(cmd, cwd, module)?;
-    Ok((latest, versions))
-}
-
-/// The version list only (see [`list_latest`]).
-fn list_versions(cmd: Command, cwd: &Path, module: &str) -> Result<Vec<String>, String> {
-    list_json(cmd, cwd, module).map(|(_, versions)| versions)
-}
-
-fn list_json(mut cmd: Command, cwd: &Path, module: &str) -> Result<(String, Vec<String>), String> {
+fn list_json(mut cmd: Command, module: &str) -> Result<(String, Vec<String>), String> {
     let out = cmd
-        .current_dir(cwd)
         .args([
             "list",
             "-m",
@@ -189,14 +247,6 @@ fn list_json(mut cmd: Command, cwd: &Path, module: &str) -> Result<(String, Vec<
         })
         .unwrap_or_default();
     Ok((latest, versions))
-}
-
-/// A fresh, empty module cache directory for one query.
-fn fresh_dir(base: &Path, counter: &mut usize) -> PathBuf {
-    *counter += 1;
-    let dir = base.join(format!("mc{counter}"));
-    std::fs::create_dir_all(&dir).expect("mkdir modcache");
-    dir
 }
 
 #[test]
@@ -233,11 +283,7 @@ fn go_through_goxy_direct_matches_go_direct_on_every_fixture() {
         ],
         &[],
     );
-    let home = tmp.join("gohome");
-    let cwd = tmp.join("cwd");
-    let caches = tmp.join("modcaches");
-    std::fs::create_dir_all(&cwd).expect("mkdir");
-    let mut n = 0usize;
+    let go = GoClient::new(tmp);
 
     let mut failures = Vec::new();
     let (mut compared, mut agreed_ok, mut agreed_errors, mut lists) = (0, 0, 0, 0);
@@ -245,16 +291,8 @@ fn go_through_goxy_direct_matches_go_direct_on_every_fixture() {
         // Lists first: goxy's list also names versions it has cached, so after
         // an explicit download of a version the tags hide (e.g. an
         // +incompatible one), the lists would differ by design.
-        let direct = list_latest(
-            go_cmd(&home, "direct", DIFF_IP, &fresh_dir(&caches, &mut n)),
-            &cwd,
-            &c.module,
-        );
-        let proxied = list_latest(
-            go_cmd(&home, &goxy.url, DIFF_IP, &fresh_dir(&caches, &mut n)),
-            &cwd,
-            &c.module,
-        );
+        let direct = go.list_latest("direct", DIFF_IP, &c.module);
+        let proxied = go.list_latest(&goxy.url, DIFF_IP, &c.module);
         match (&direct, &proxied) {
             (Ok(d), Ok(p)) => {
                 lists += 1;
@@ -291,16 +329,8 @@ fn go_through_goxy_direct_matches_go_direct_on_every_fixture() {
         }
         for q in &queries {
             let target = format!("{}@{q}", c.module);
-            let direct = download(
-                go_cmd(&home, "direct", DIFF_IP, &fresh_dir(&caches, &mut n)),
-                &cwd,
-                &target,
-            );
-            let proxied = download(
-                go_cmd(&home, &goxy.url, DIFF_IP, &fresh_dir(&caches, &mut n)),
-                &cwd,
-                &target,
-            );
+            let direct = go.download("direct", DIFF_IP, &target);
+            let proxied = go.download(&goxy.url, DIFF_IP, &target);
             compared += 1;
             match (direct.ok(), proxied.ok()) {
                 (true, true) => {
@@ -414,11 +444,7 @@ fn private_modules_go_only_to_git_never_to_the_upstream_or_the_checksum_database
     std::fs::create_dir_all(&decoy).expect("mkdir decoy");
     std::fs::write(decoy.join("list"), "v1.0.0\nv9.9.9\n").expect("write decoy");
 
-    let home = tmp.join("gohome");
-    let cwd = tmp.join("cwd");
-    let caches = tmp.join("modcaches");
-    std::fs::create_dir_all(&cwd).expect("mkdir");
-    let mut n = 0usize;
+    let go = GoClient::new(tmp);
     let public = "example.test/dep01@v1.0.0";
 
     // 1. --private on the command line, no checksum database.
@@ -438,31 +464,14 @@ fn private_modules_go_only_to_git_never_to_the_upstream_or_the_checksum_database
         ],
         &[],
     );
-    for q in ["v1.0.0", "v1.1.0", "main", "latest"] {
-        let target = format!("{module}@{q}");
-        let direct = download(
-            go_cmd(&home, "direct", PRIVATE_IP, &fresh_dir(&caches, &mut n)),
-            &cwd,
-            &target,
-        );
-        let proxied = download(
-            go_cmd(&home, &goxy.url, PRIVATE_IP, &fresh_dir(&caches, &mut n)),
-            &cwd,
-            &target,
-        );
-        assert!(direct.ok(), "{target} direct: {}", direct.error);
-        assert_eq!(
-            same(&proxied),
-            same(&direct),
-            "{target} through goxy\ngoxy log:\n{}",
-            tail(&goxy.stderr(), 30)
-        );
-    }
-    let listed = list_versions(
-        go_cmd(&home, &goxy.url, PRIVATE_IP, &fresh_dir(&caches, &mut n)),
-        &cwd,
+    go.assert_same_as_direct(
+        &goxy,
+        PRIVATE_IP,
         &module,
+        &["v1.0.0", "v1.1.0", "main", "latest"],
+        "--private",
     );
+    let listed = go.list_versions(&goxy.url, PRIVATE_IP, &module);
     assert_eq!(
         listed,
         Ok(vec!["v1.0.0".to_string(), "v1.1.0".to_string()]),
@@ -474,11 +483,7 @@ fn private_modules_go_only_to_git_never_to_the_upstream_or_the_checksum_database
         "private module requests reached the upstream: {leaked:?}"
     );
     // A public module still comes from the upstream.
-    let got = download(
-        go_cmd(&home, &goxy.url, "", &fresh_dir(&caches, &mut n)),
-        &cwd,
-        public,
-    );
+    let got = go.download(&goxy.url, "", public);
     assert!(got.ok(), "{public} through goxy: {}", got.error);
     assert!(
         !hits_naming(&upstream, "example.test/dep01/@v/v1.0.0").is_empty(),
@@ -521,26 +526,13 @@ fn private_modules_go_only_to_git_never_to_the_upstream_or_the_checksum_database
         ],
         &[("GOPRIVATE", PRIVATE_IP)],
     );
-    for q in ["v1.0.0", "main"] {
-        let target = format!("{module}@{q}");
-        let direct = download(
-            go_cmd(&home, "direct", PRIVATE_IP, &fresh_dir(&caches, &mut n)),
-            &cwd,
-            &target,
-        );
-        let proxied = download(
-            go_cmd(&home, &goxy.url, PRIVATE_IP, &fresh_dir(&caches, &mut n)),
-            &cwd,
-            &target,
-        );
-        assert!(direct.ok(), "{target} direct: {}", direct.error);
-        assert_eq!(
-            same(&proxied),
-            same(&direct),
-            "{target} through goxy (GOPRIVATE)\ngoxy log:\n{}",
-            tail(&goxy.stderr(), 30)
-        );
-    }
+    go.assert_same_as_direct(
+        &goxy,
+        PRIVATE_IP,
+        &module,
+        &["v1.0.0", "main"],
+        "GOPRIVATE, checksum database configured",
+    );
     let leaked = hits_naming(&upstream, PRIVATE_IP);
     assert!(
         leaked.is_empty(),
@@ -553,11 +545,7 @@ fn private_modules_go_only_to_git_never_to_the_upstream_or_the_checksum_database
     );
     // The counter does see lookups: a public module is looked up (and, the
     // database knowing no record for it, not served as verified).
-    let _ = download(
-        go_cmd(&home, &goxy.url, "", &fresh_dir(&caches, &mut n)),
-        &cwd,
-        public,
-    );
+    let _ = go.download(&goxy.url, "", public);
     assert!(
         !hits_naming(&sumdb, "lookup/example.test/dep01@v1.0.0").is_empty(),
         "no lookup for the public module; database requests: {:?}\ngoxy log:\n{}",
@@ -613,11 +601,7 @@ fn repo_override_serves_a_module_whose_host_has_no_go_import_page() {
     // the host does not resolve), so the check is what go extracted: go
     // verified the zip's layout for this module path and version, and the
     // files must be exactly those of the tagged commit.
-    let home = tmp.join("gohome");
-    let cwd = tmp.join("cwd");
-    let caches = tmp.join("modcaches");
-    std::fs::create_dir_all(&cwd).expect("mkdir");
-    let mut n = 0usize;
+    let go = GoClient::new(tmp);
     for (q, want, files) in [
         ("v0.1.0", "v0.1.0", vec!["go.mod", "lib.go", "sub/s.go"]),
         (
@@ -627,11 +611,7 @@ fn repo_override_serves_a_module_whose_host_has_no_go_import_page() {
         ),
     ] {
         let target = format!("{module}@{q}");
-        let got = download(
-            go_cmd(&home, &goxy.url, "", &fresh_dir(&caches, &mut n)),
-            &cwd,
-            &target,
-        );
+        let got = go.download(&goxy.url, "", &target);
         assert!(
             got.ok(),
             "{target} through goxy: {}\ngoxy log:\n{}",
@@ -648,11 +628,7 @@ fn repo_override_serves_a_module_whose_host_has_no_go_import_page() {
         extracted.sort();
         assert_eq!(extracted, files, "{target}: files in the module zip");
     }
-    let listed = list_versions(
-        go_cmd(&home, &goxy.url, "", &fresh_dir(&caches, &mut n)),
-        &cwd,
-        module,
-    );
+    let listed = go.list_versions(&goxy.url, "", module);
     assert_eq!(listed, Ok(vec!["v0.1.0".to_string(), "v0.2.0".to_string()]));
     let requests = server
         .requests
@@ -667,11 +643,7 @@ fn repo_override_serves_a_module_whose_host_has_no_go_import_page() {
         requests.iter().any(|r| r.contains("/lib.git/")),
         "git was not fetched: {requests:?}"
     );
-    let other = download(
-        go_cmd(&home, &goxy.url, "", &fresh_dir(&caches, &mut n)),
-        &cwd,
-        "git.example.test/elsewhere@v0.1.0",
-    );
+    let other = go.download(&goxy.url, "", "git.example.test/elsewhere@v0.1.0");
     assert!(
         !other.ok(),
         "a module outside the override prefix must not resolve: {other:?}"
