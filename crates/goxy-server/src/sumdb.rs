@@ -223,14 +223,40 @@ pub fn resolve_settings(
     settings.origin = origin;
     match parse_gosumdb(&gosumdb).map_err(|e| format!("{e} (from {origin})"))? {
         GoSumdb::Off => settings.warnings.push(format!("checksum database off (from {origin}): modules are not verified")),
-        GoSumdb::NameOnly(name) => settings.warnings.push(format!(
-            "checksum database {name} (from {origin}) has no key here (its key is built into the go command): \
-             it is neither relayed nor used to verify modules; configure it with [[sumdb]] name/key/url in the \
-             config file or --sumdb \"name+hash+key url\""
-        )),
+        GoSumdb::NameOnly(name) => match toolchain_known_key(&name) {
+            // The go command knows this database's key; so does goxy, from the
+            // same place: the installed toolchain's own table.
+            Some(key) => settings.databases.push(database(&name, &key, &format!("https://{name}"))?),
+            None => settings.warnings.push(format!(
+                "checksum database {name} (from {origin}) has no key here (the installed go toolchain does not \
+                 know it either): it is neither relayed nor used to verify modules; configure it with [[sumdb]] \
+                 name/key/url in the config file or --sumdb \"name+hash+key url\""
+            )),
+        },
         GoSumdb::Keyed { name, key, url } => settings.databases.push(database(&name, &key, &url)?),
     }
     Ok(settings)
+}
+
+/// The verifier key the installed Go toolchain has built in for `name` (the
+/// `knownGOSUMDB` table in its source, `$GOROOT/src/cmd/go/internal/modfetch/key.go`).
+fn toolchain_known_key(name: &str) -> Option<String> {
+    let out = std::process::Command::new("go").args(["env", "GOROOT"]).output().ok()?;
+    let goroot = String::from_utf8(out.stdout).ok()?;
+    let path = std::path::Path::new(goroot.trim()).join("src/cmd/go/internal/modfetch/key.go");
+    known_key_from_source(&std::fs::read_to_string(path).ok()?, name)
+}
+
+/// Finds `"name": "name+hash+key",` in Go source text.
+fn known_key_from_source(source: &str, name: &str) -> Option<String> {
+    source.lines().find_map(|line| {
+        let (left, right) = line.trim().split_once(':')?;
+        if left.trim() != format!("{name:?}") {
+            return None;
+        }
+        let key = right.trim().trim_end_matches(',').trim().strip_prefix('"')?.strip_suffix('"')?;
+        (key.starts_with(&format!("{name}+")) && goxy_sumdb::note::Verifier::parse(key).is_ok()).then(|| key.to_string())
+    })
 }
 
 /// Why an answer from a database could not be relayed or used.
@@ -1049,6 +1075,19 @@ impl crate::hooks::ChecksumVerifier for Sumdb {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn known_keys_are_read_from_toolchain_source() {
+        let key = "localhost.localdev/sumdb+00000c67+AcTrnkbUA+TU4heY3hkjiSES/DSQniBqIeQ/YppAUtK6";
+        let source = format!("var knownGOSUMDB = map[string]string{{\n\t\"localhost.localdev/sumdb\": \"{key}\",\n}}\n");
+        assert_eq!(super::known_key_from_source(&source, "localhost.localdev/sumdb").as_deref(), Some(key));
+        assert_eq!(super::known_key_from_source(&source, "other.example"), None);
+        // A key that is not a valid verifier for that name is ignored.
+        let bad = "\t\"localhost.localdev/sumdb\": \"localhost.localdev/sumdb+1+2\",\n";
+        assert_eq!(super::known_key_from_source(bad, "localhost.localdev/sumdb"), None);
+    }
+
+
+
     use super::*;
 
     const TEST_KEY: &str =
