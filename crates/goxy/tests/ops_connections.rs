@@ -34,8 +34,11 @@ impl Goxy {
         std::fs::write(&cfg, config).unwrap();
         let stderr = dir.join(format!("stderr-{}.log", rand_u64()));
         let mut cmd = Command::new(goxy_bin());
+        // Checksum database off: the fixture is in no public one, and tests run offline.
         cmd.args([
             "serve",
+            "--sumdb",
+            "off",
             "--listen",
             "127.0.0.1:0",
             "--upstream",

@@ -16,6 +16,14 @@ fn goxy_bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_goxy"))
 }
 
+/// `goxy serve` with the checksum database off: fixture modules are in no
+/// public checksum database, and tests run offline.
+fn serve(cache: &Path, upstream: &str, extra: &[&str]) -> GoxyProcess {
+    let mut args = vec!["--sumdb", "off"];
+    args.extend_from_slice(extra);
+    GoxyProcess::serve(goxy_bin(), cache, upstream, &args).unwrap()
+}
+
 fn have(tool: &str) -> bool {
     let found = Command::new(tool).arg("--version").output().is_ok();
     if !found {
@@ -143,13 +151,7 @@ fn prometheus_scrapes_goxy_and_computes_the_hit_ratio() {
     let Some(proxy) = fixture(tmp.path()) else {
         return;
     };
-    let goxy = GoxyProcess::serve(
-        goxy_bin(),
-        &tmp.path().join("cache"),
-        &file_url(&proxy),
-        &[],
-    )
-    .unwrap();
+    let goxy = serve(&tmp.path().join("cache"), &file_url(&proxy), &[]);
     let target = goxy.url.trim_start_matches("http://").to_string();
     let port = free_port();
     let config = tmp.path().join("prometheus.yml");
@@ -245,13 +247,7 @@ fn home_page_in_headless_chromium() {
     let Some(proxy) = fixture(tmp.path()) else {
         return;
     };
-    let goxy = GoxyProcess::serve(
-        goxy_bin(),
-        &tmp.path().join("cache"),
-        &file_url(&proxy),
-        &[],
-    )
-    .unwrap();
+    let goxy = serve(&tmp.path().join("cache"), &file_url(&proxy), &[]);
     let target = goxy.url.trim_start_matches("http://").to_string();
     // One miss, one hit: 50%.
     for _ in 0..2 {

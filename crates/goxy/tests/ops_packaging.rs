@@ -17,6 +17,14 @@ fn goxy_bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_goxy"))
 }
 
+/// `goxy serve` with the checksum database off: fixture modules are in no
+/// public checksum database, and tests run offline.
+fn serve(cache: &Path, upstream: &str, extra: &[&str]) -> GoxyProcess {
+    let mut args = vec!["--sumdb", "off"];
+    args.extend_from_slice(extra);
+    GoxyProcess::serve(goxy_bin(), cache, upstream, &args).unwrap()
+}
+
 fn packaging(rel: &str) -> PathBuf {
     goxy_testkit::repo_root().join("packaging").join(rel)
 }
@@ -146,7 +154,7 @@ pub fn dashboard_exprs() -> Vec<(String, String)> {
 #[test]
 fn grafana_dashboard_uses_real_metric_names_and_consul_checks_readyz() {
     let tmp = tempfile::tempdir().unwrap();
-    let goxy = GoxyProcess::serve(goxy_bin(), &tmp.path().join("cache"), "off", &[]).unwrap();
+    let goxy = serve(&tmp.path().join("cache"), "off", &[]);
     let addr = goxy.url.trim_start_matches("http://").to_string();
     let (status, _, metrics) = get(&addr, "/metrics");
     assert_eq!(status, 200);
@@ -236,10 +244,8 @@ fn nginx_example_balances_over_two_nodes() {
     let proxy = make_fixture(&tmp.path().join("fixture"), false)
         .unwrap()
         .proxy_dir;
-    let node_a =
-        GoxyProcess::serve(goxy_bin(), &tmp.path().join("a"), &file_url(&proxy), &[]).unwrap();
-    let node_b =
-        GoxyProcess::serve(goxy_bin(), &tmp.path().join("b"), &file_url(&proxy), &[]).unwrap();
+    let node_a = serve(&tmp.path().join("a"), &file_url(&proxy), &[]);
+    let node_b = serve(&tmp.path().join("b"), &file_url(&proxy), &[]);
     let port = free_port();
     let example = std::fs::read_to_string(packaging("nginx/goxy.conf")).unwrap();
     let site = example

@@ -16,6 +16,14 @@ fn goxy_bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_goxy"))
 }
 
+/// `goxy serve` with the checksum database off: fixture modules are in no
+/// public checksum database, and tests run offline.
+fn serve(cache: &Path, upstream: &str, extra: &[&str]) -> GoxyProcess {
+    let mut args = vec!["--sumdb", "off"];
+    args.extend_from_slice(extra);
+    GoxyProcess::serve(goxy_bin(), cache, upstream, &args).unwrap()
+}
+
 /// The fixture proxy tree, or `None` (skip) without `go` outside CI.
 fn fixture(tmp: &Path) -> Option<PathBuf> {
     if !have_go() {
@@ -115,8 +123,7 @@ fn metrics_health_and_audit_log() {
     );
     let cfg = config.to_string_lossy().into_owned();
     let cache = tmp.path().join("cache");
-    let goxy =
-        GoxyProcess::serve(goxy_bin(), &cache, &file_url(&proxy), &["--config", &cfg]).unwrap();
+    let goxy = serve(&cache, &file_url(&proxy), &["--config", &cfg]);
     let url = goxy.url.clone();
 
     assert_eq!(get(&url, "/healthz", &[]).status, 200);
@@ -294,13 +301,11 @@ fn auth_scopes_private_modules_before_the_cache() {
         ),
     );
     let cfg = config.to_string_lossy().into_owned();
-    let goxy = GoxyProcess::serve(
-        goxy_bin(),
+    let goxy = serve(
         &tmp.path().join("cache"),
         &file_url(&proxy),
         &["--config", &cfg],
-    )
-    .unwrap();
+    );
     let url = goxy.url.clone();
     let bearer = ("Authorization", "Bearer tok-dep01-0123456789");
     // base64("alice:alice-pass-987")
@@ -355,13 +360,11 @@ fn auth_scopes_private_modules_before_the_cache() {
         "[auth]\nrequired = true\n[[auth.tokens]]\nname = \"ci\"\ntoken = \"another-token-xyz\"\nmodules = \"\"\n",
     );
     let cfg = config.to_string_lossy().into_owned();
-    let goxy = GoxyProcess::serve(
-        goxy_bin(),
+    let goxy = serve(
         &tmp.path().join("cache2"),
         &file_url(&proxy),
         &["--config", &cfg],
-    )
-    .unwrap();
+    );
     assert_eq!(
         get(&goxy.url, "/example.test/dep10/@v/list", &[]).status,
         401
@@ -432,13 +435,11 @@ fn rate_limits_hold_under_load_from_other_processes() {
         "[limits]\nclient_rate = 2.0\nclient_burst = 5\n",
     );
     let cfg = config.to_string_lossy().into_owned();
-    let goxy = GoxyProcess::serve(
-        goxy_bin(),
+    let goxy = serve(
         &tmp.path().join("c1"),
         &file_url(&proxy),
         &["--config", &cfg],
-    )
-    .unwrap();
+    );
     let started = std::time::Instant::now();
     let (ok, limited) = count(curl_statuses(&goxy.url, "/example.test/dep10/@v/list", 60));
     let elapsed = started.elapsed().as_secs_f64();
@@ -476,13 +477,11 @@ fn rate_limits_hold_under_load_from_other_processes() {
         "[limits]\nmodule_rate = 1.0\nmodule_burst = 4\n",
     );
     let cfg = config.to_string_lossy().into_owned();
-    let goxy = GoxyProcess::serve(
-        goxy_bin(),
+    let goxy = serve(
         &tmp.path().join("c2"),
         &file_url(&proxy),
         &["--config", &cfg],
-    )
-    .unwrap();
+    );
     let started = std::time::Instant::now();
     let a = curl_statuses(&goxy.url, "/example.test/dep11/@v/list", 30);
     let b = curl_statuses(&goxy.url, "/example.test/dep11/@v/list", 30);
