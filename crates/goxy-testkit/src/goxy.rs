@@ -47,7 +47,8 @@ impl GoxyProcess {
     }
 
     /// Like [`GoxyProcess::start`] with extra environment variables. GOXY_*
-    /// variables of the test's own environment are not passed on.
+    /// variables of the test's own environment are not passed on, and
+    /// GOSUMDB is `off` unless `env` sets it.
     pub fn start_with_env(
         bin: &Path,
         args: &[&str],
@@ -64,6 +65,10 @@ impl GoxyProcess {
                 cmd.env_remove(name);
             }
         }
+        // Fixture modules are in no public checksum database and tests run
+        // offline: goxy verifies nothing unless a test names a database
+        // (`--sumdb`, or GOSUMDB in `env`).
+        cmd.env("GOSUMDB", "off");
         cmd.envs(env.iter().copied());
         let mut child = cmd
             .spawn()
