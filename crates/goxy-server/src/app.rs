@@ -93,12 +93,16 @@ impl ServeError {
         match err {
             FetchError::NotFound(m) => ServeError::NotFound(format!("not found: {what}: {m}")),
             FetchError::Forbidden(m) => ServeError::Forbidden(format!("forbidden: {what}: {m}")),
-            FetchError::Failed { source, message, timed_out: true } => {
-                ServeError::GatewayTimeout(format!("upstream timed out: {what}: {source}: {message}"))
-            }
-            FetchError::Failed { source, message, .. } => {
-                ServeError::BadGateway(format!("upstream failed: {what}: {source}: {message}"))
-            }
+            FetchError::Failed {
+                source,
+                message,
+                timed_out: true,
+            } => ServeError::GatewayTimeout(format!(
+                "upstream timed out: {what}: {source}: {message}"
+            )),
+            FetchError::Failed {
+                source, message, ..
+            } => ServeError::BadGateway(format!("upstream failed: {what}: {source}: {message}")),
         }
     }
 }
@@ -131,7 +135,10 @@ pub struct App {
 type Body = Full<Bytes>;
 
 fn now_unix() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn etag_of(id: &str) -> HeaderValue {
@@ -152,28 +159,47 @@ struct Validated {
     h1: Option<String>,
 }
 
-fn validate_artifact(kind: ArtifactKind, module: &str, version: &str, payload: Payload) -> Result<Validated, String> {
+fn validate_artifact(
+    kind: ArtifactKind,
+    module: &str,
+    version: &str,
+    payload: Payload,
+) -> Result<Validated, String> {
     match (kind, payload) {
         (ArtifactKind::Info, Payload::Memory(body)) => {
             goxy_fetch::validate::info(module, Some(version), true, body.clone())?;
-            Ok(Validated { payload: Payload::Memory(body), h1: None })
+            Ok(Validated {
+                payload: Payload::Memory(body),
+                h1: None,
+            })
         }
         (ArtifactKind::Mod, Payload::Memory(body)) => {
             let h1 = goxy_fetch::validate::go_mod(module, &body)?;
-            Ok(Validated { payload: Payload::Memory(body), h1: Some(h1) })
+            Ok(Validated {
+                payload: Payload::Memory(body),
+                h1: Some(h1),
+            })
         }
         (ArtifactKind::Zip, payload) => {
             // Zip checking inflates every entry: keep it off the async workers.
             tokio::task::block_in_place(|| match payload {
                 Payload::Memory(body) => {
-                    let checked = goxy_zip::check_zip(module, version, &body).map_err(|e| e.to_string())?;
-                    Ok(Validated { payload: Payload::Memory(body), h1: Some(checked.h1) })
+                    let checked =
+                        goxy_zip::check_zip(module, version, &body).map_err(|e| e.to_string())?;
+                    Ok(Validated {
+                        payload: Payload::Memory(body),
+                        h1: Some(checked.h1),
+                    })
                 }
                 Payload::Spooled(mut spool) => {
                     let bytes = spool.map().map_err(|e| format!("read spooled zip: {e}"))?;
-                    let checked = goxy_zip::check_zip(module, version, &bytes).map_err(|e| e.to_string())?;
+                    let checked =
+                        goxy_zip::check_zip(module, version, &bytes).map_err(|e| e.to_string())?;
                     drop(bytes);
-                    Ok(Validated { payload: Payload::Spooled(spool), h1: Some(checked.h1) })
+                    Ok(Validated {
+                        payload: Payload::Spooled(spool),
+                        h1: Some(checked.h1),
+                    })
                 }
             })
         }
@@ -182,16 +208,31 @@ fn validate_artifact(kind: ArtifactKind, module: &str, version: &str, payload: P
 }
 
 fn load_artifact(store: &dyn BlobStore, key: &ArtifactKey) -> Result<Option<Artifact>, ServeError> {
-    let storage = |e: goxy_store::StoreError| ServeError::Storage(format!("storage unavailable: {key}: {e}"));
-    let Some(manifest) = store.manifest(key).map_err(storage)? else { return Ok(None) };
+    let storage =
+        |e: goxy_store::StoreError| ServeError::Storage(format!("storage unavailable: {key}: {e}"));
+    let Some(manifest) = store.manifest(key).map_err(storage)? else {
+        return Ok(None);
+    };
     let body = store
         .get_blob(&manifest.blob)
         .map_err(storage)?
-        .ok_or_else(|| ServeError::Storage(format!("storage: {key}: committed blob {} is missing", manifest.blob)))?;
-    Ok(Some(Artifact { body, etag: etag_of(manifest.blob.as_str()), content_type: content_type(key.kind), source: None }))
+        .ok_or_else(|| {
+            ServeError::Storage(format!(
+                "storage: {key}: committed blob {} is missing",
+                manifest.blob
+            ))
+        })?;
+    Ok(Some(Artifact {
+        body,
+        etag: etag_of(manifest.blob.as_str()),
+        content_type: content_type(key.kind),
+        source: None,
+    }))
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ServeError> + Send + 'static) -> Result<T, ServeError> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ServeError> + Send + 'static,
+) -> Result<T, ServeError> {
     tokio::task::spawn_blocking(f)
         .await
         .unwrap_or_else(|e| Err(ServeError::Storage(format!("storage task failed: {e}"))))
@@ -206,7 +247,11 @@ impl App {
             // re-reading and re-hashing them on every request.
             .weigher(|_k: &String, v: &Artifact| {
                 let len = v.body.len() as u64;
-                let weight = if len >= goxy_store::MMAP_THRESHOLD { 4096 + len / 256 } else { len };
+                let weight = if len >= goxy_store::MMAP_THRESHOLD {
+                    4096 + len / 256
+                } else {
+                    len
+                };
                 u32::try_from(weight).unwrap_or(u32::MAX)
             })
             .build();
@@ -278,12 +323,19 @@ impl App {
         resp
     }
 
-    async fn handle_routed<B>(self: &Arc<Self>, req: Request<B>) -> (crate::metrics::Endpoint, Response<Body>) {
+    async fn handle_routed<B>(
+        self: &Arc<Self>,
+        req: Request<B>,
+    ) -> (crate::metrics::Endpoint, Response<Body>) {
         use crate::metrics::Endpoint;
         let method = req.method().clone();
         if method != Method::GET && method != Method::HEAD {
-            let mut resp = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed: use GET or HEAD");
-            resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+            let mut resp = text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed: use GET or HEAD",
+            );
+            resp.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
             return (Endpoint::Invalid, resp);
         }
         let route = match route::parse(req.uri().path()) {
@@ -302,14 +354,21 @@ impl App {
                 Endpoint::Sumdb,
                 match &self.sumdb {
                     Some(relay) => relay.handle(&rest).await,
-                    None => text(StatusCode::NOT_FOUND, "not found: no checksum database is proxied by this server"),
+                    None => text(
+                        StatusCode::NOT_FOUND,
+                        "not found: no checksum database is proxied by this server",
+                    ),
                 },
             ),
             Route::Module(m) => {
                 let endpoint = Endpoint::of_op(m.op.kind_name());
                 // Policy first, so a refused module is never looked up (its
                 // presence in the cache must not be observable).
-                if let Some(refusal) = self.guard.as_ref().and_then(|g| g.check(&m.module, req.extensions())) {
+                if let Some(refusal) = self
+                    .guard
+                    .as_ref()
+                    .and_then(|g| g.check(&m.module, req.extensions()))
+                {
                     return (endpoint, refusal);
                 }
                 let result = self.module(&m).await;
@@ -320,8 +379,17 @@ impl App {
 
     async fn ready(self: &Arc<Self>) -> Response<Body> {
         let store = self.store.clone();
-        if let Err(e) = blocking(move || store.check_writable().map_err(|e| ServeError::Storage(e.to_string()))).await {
-            return text(StatusCode::SERVICE_UNAVAILABLE, &format!("not ready: {}", e.message()));
+        if let Err(e) = blocking(move || {
+            store
+                .check_writable()
+                .map_err(|e| ServeError::Storage(e.to_string()))
+        })
+        .await
+        {
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("not ready: {}", e.message()),
+            );
         }
         let any_source = self
             .chain
@@ -329,7 +397,10 @@ impl App {
             .iter()
             .any(|u| u.health().state != goxy_fetch::CircuitState::Open);
         if !any_source {
-            return text(StatusCode::SERVICE_UNAVAILABLE, "not ready: every upstream's circuit is open");
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: every upstream's circuit is open",
+            );
         }
         text(StatusCode::OK, "ready")
     }
@@ -356,15 +427,24 @@ impl App {
                     r
                 } else {
                     let mut r = Response::new(Full::new(artifact.body));
-                    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(artifact.content_type));
+                    r.headers_mut().insert(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static(artifact.content_type),
+                    );
                     r
                 };
                 let h = resp.headers_mut();
                 h.insert(header::ETAG, artifact.etag);
-                h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control));
+                h.insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static(cache_control),
+                );
                 h.insert("x-goxy-cache", outcome.header());
                 if outcome == CacheOutcome::Stale {
-                    h.insert(header::WARNING, HeaderValue::from_static("110 goxy \"Response is Stale\""));
+                    h.insert(
+                        header::WARNING,
+                        HeaderValue::from_static("110 goxy \"Response is Stale\""),
+                    );
                 }
                 if let Some(source) = source {
                     resp.extensions_mut().insert(SourceUsed(source));
@@ -379,7 +459,8 @@ impl App {
                 }
                 let mut resp = text(err.status(), err.message());
                 if matches!(err, ServeError::Storage(_)) {
-                    resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                    resp.headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
                 }
                 resp
             }
@@ -393,12 +474,30 @@ impl App {
         const IMMUTABLE: &str = "public, max-age=31536000, immutable";
         const SHORT: &str = "public, max-age=60";
         match &m.op {
-            Op::Mod(v) => self.artifact(m, v, ArtifactKind::Mod).await.map(|(a, o)| (a, o, IMMUTABLE)),
-            Op::Zip(v) => self.artifact(m, v, ArtifactKind::Zip).await.map(|(a, o)| (a, o, IMMUTABLE)),
-            Op::Info(v) if v.canonical => self.artifact(m, v, ArtifactKind::Info).await.map(|(a, o)| (a, o, IMMUTABLE)),
-            Op::Info(v) => self.mutable(m, MutableKind::Query(v.clone())).await.map(|(a, o)| (a, o, SHORT)),
-            Op::List => self.mutable(m, MutableKind::List).await.map(|(a, o)| (a, o, SHORT)),
-            Op::Latest => self.mutable(m, MutableKind::Latest).await.map(|(a, o)| (a, o, SHORT)),
+            Op::Mod(v) => self
+                .artifact(m, v, ArtifactKind::Mod)
+                .await
+                .map(|(a, o)| (a, o, IMMUTABLE)),
+            Op::Zip(v) => self
+                .artifact(m, v, ArtifactKind::Zip)
+                .await
+                .map(|(a, o)| (a, o, IMMUTABLE)),
+            Op::Info(v) if v.canonical => self
+                .artifact(m, v, ArtifactKind::Info)
+                .await
+                .map(|(a, o)| (a, o, IMMUTABLE)),
+            Op::Info(v) => self
+                .mutable(m, MutableKind::Query(v.clone()))
+                .await
+                .map(|(a, o)| (a, o, SHORT)),
+            Op::List => self
+                .mutable(m, MutableKind::List)
+                .await
+                .map(|(a, o)| (a, o, SHORT)),
+            Op::Latest => self
+                .mutable(m, MutableKind::Latest)
+                .await
+                .map(|(a, o)| (a, o, SHORT)),
         }
     }
 
@@ -408,18 +507,25 @@ impl App {
         v: &Version,
         kind: ArtifactKind,
     ) -> Result<(Artifact, CacheOutcome), ServeError> {
-        let key = ArtifactKey { escaped_module: m.escaped_module.clone(), escaped_version: v.escaped.clone(), kind };
+        let key = ArtifactKey {
+            escaped_module: m.escaped_module.clone(),
+            escaped_version: v.escaped.clone(),
+            kind,
+        };
         let key_text = key.to_string();
         let cache_kind = crate::metrics::CacheKind::of_artifact(kind);
         if let Some(hit) = self.hot.get(&key_text) {
-            self.metrics.lookup(crate::metrics::Tier::Memory, cache_kind, true);
+            self.metrics
+                .lookup(crate::metrics::Tier::Memory, cache_kind, true);
             return Ok((hit, CacheOutcome::Hit));
         }
-        self.metrics.lookup(crate::metrics::Tier::Memory, cache_kind, false);
+        self.metrics
+            .lookup(crate::metrics::Tier::Memory, cache_kind, false);
         let store = self.store.clone();
         let disk_key = key.clone();
         let on_disk = blocking(move || load_artifact(store.as_ref(), &disk_key)).await?;
-        self.metrics.lookup(crate::metrics::Tier::Disk, cache_kind, on_disk.is_some());
+        self.metrics
+            .lookup(crate::metrics::Tier::Disk, cache_kind, on_disk.is_some());
         if let Some(found) = on_disk {
             self.hot.insert(key_text, found.clone());
             return Ok((found, CacheOutcome::Hit));
@@ -428,9 +534,15 @@ impl App {
         let (module, version) = (m.module.clone(), v.version.clone());
         let (result, leader) = self
             .artifact_flights
-            .run(&key_text, move || async move { app.fill(module, version, key).await }, |panic| {
-                Err(ServeError::BadGateway(format!("fetch task failed: {panic}")))
-            })
+            .run(
+                &key_text,
+                move || async move { app.fill(module, version, key).await },
+                |panic| {
+                    Err(ServeError::BadGateway(format!(
+                        "fetch task failed: {panic}"
+                    )))
+                },
+            )
             .await;
         if !leader {
             self.stats.flight_waits.fetch_add(1, Ordering::Relaxed);
@@ -440,7 +552,12 @@ impl App {
     }
 
     /// Fetches, validates and commits one artifact (runs once per key at a time).
-    async fn fill(self: Arc<Self>, module: String, version: String, key: ArtifactKey) -> Result<Artifact, ServeError> {
+    async fn fill(
+        self: Arc<Self>,
+        module: String,
+        version: String,
+        key: ArtifactKey,
+    ) -> Result<Artifact, ServeError> {
         let what = format!("{module}@{version} .{}", key.kind.ext());
         let store = self.store.clone();
         let recheck_key = key.clone();
@@ -457,9 +574,13 @@ impl App {
         let started = Instant::now();
         let fetched = self
             .chain
-            .fetch(&module, &key.escaped_module, &want, &self.store, |payload| {
-                validate_artifact(kind, &module, &version, payload)
-            })
+            .fetch(
+                &module,
+                &key.escaped_module,
+                &want,
+                &self.store,
+                |payload| validate_artifact(kind, &module, &version, payload),
+            )
             .await;
         self.observe_fetch(&fetched, started);
         let (validated, provenance) = fetched.map_err(|e| ServeError::from_fetch(&what, e))?;
@@ -488,15 +609,26 @@ impl App {
         })
         .await?;
         self.hot.insert(key.to_string(), artifact.clone());
-        Ok(Artifact { source: Some(source), ..artifact })
+        Ok(Artifact {
+            source: Some(source),
+            ..artifact
+        })
     }
 
     /// Upstream latency by the source that answered (or failed last).
-    fn observe_fetch<T>(&self, fetched: &Result<(T, goxy_fetch::Provenance), FetchError>, started: Instant) {
+    fn observe_fetch<T>(
+        &self,
+        fetched: &Result<(T, goxy_fetch::Provenance), FetchError>,
+        started: Instant,
+    ) {
         let elapsed = started.elapsed();
         match fetched {
-            Ok((_, provenance)) => self.metrics.upstream_fetch(&provenance.source, true, elapsed),
-            Err(FetchError::Failed { source, .. }) => self.metrics.upstream_fetch(source, false, elapsed),
+            Ok((_, provenance)) => self
+                .metrics
+                .upstream_fetch(&provenance.source, true, elapsed),
+            Err(FetchError::Failed { source, .. }) => {
+                self.metrics.upstream_fetch(source, false, elapsed)
+            }
             // Not found is an answer, not an upstream failure; it has no single source.
             Err(_) => {}
         }
@@ -515,17 +647,31 @@ impl App {
             MutableKind::Query(_) => crate::metrics::CacheKind::Info,
         };
         if let Some(entry) = self.meta.get(&key).filter(fresh) {
-            self.metrics.lookup(crate::metrics::Tier::Meta, cache_kind, true);
-            return Ok((Artifact { source: None, ..entry.into_artifact() }, CacheOutcome::Hit));
+            self.metrics
+                .lookup(crate::metrics::Tier::Meta, cache_kind, true);
+            return Ok((
+                Artifact {
+                    source: None,
+                    ..entry.into_artifact()
+                },
+                CacheOutcome::Hit,
+            ));
         }
-        self.metrics.lookup(crate::metrics::Tier::Meta, cache_kind, false);
+        self.metrics
+            .lookup(crate::metrics::Tier::Meta, cache_kind, false);
         let app = self.clone();
         let m2 = m.clone();
         let (result, leader) = self
             .meta_flights
-            .run(&key, move || async move { app.refresh(m2, kind).await }, |panic| {
-                Err(ServeError::BadGateway(format!("fetch task failed: {panic}")))
-            })
+            .run(
+                &key,
+                move || async move { app.refresh(m2, kind).await },
+                |panic| {
+                    Err(ServeError::BadGateway(format!(
+                        "fetch task failed: {panic}"
+                    )))
+                },
+            )
             .await;
         if !leader {
             self.stats.flight_waits.fetch_add(1, Ordering::Relaxed);
@@ -534,7 +680,11 @@ impl App {
         result.map(|(entry, outcome)| (entry.into_artifact(), outcome))
     }
 
-    async fn refresh(self: Arc<Self>, m: ModuleRequest, kind: MutableKind) -> Result<(MetaEntry, CacheOutcome), ServeError> {
+    async fn refresh(
+        self: Arc<Self>,
+        m: ModuleRequest,
+        kind: MutableKind,
+    ) -> Result<(MetaEntry, CacheOutcome), ServeError> {
         let key = kind.key(&m.escaped_module);
         let module = m.module.clone();
         let started = Instant::now();
@@ -542,10 +692,16 @@ impl App {
         let fetched = match &kind {
             MutableKind::List => self
                 .chain
-                .fetch(&m.module, &m.escaped_module, &Want::List, &self.store, |p| match p {
-                    Payload::Memory(body) => goxy_fetch::validate::list(&module, &body),
-                    Payload::Spooled(_) => Err("unexpected spooled body".into()),
-                })
+                .fetch(
+                    &m.module,
+                    &m.escaped_module,
+                    &Want::List,
+                    &self.store,
+                    |p| match p {
+                        Payload::Memory(body) => goxy_fetch::validate::list(&module, &body),
+                        Payload::Spooled(_) => Err("unexpected spooled body".into()),
+                    },
+                )
                 .await
                 .map(|(versions, provenance)| {
                     source = Some(Arc::from(provenance.source.as_str()));
@@ -557,10 +713,18 @@ impl App {
                     _ => Want::Latest,
                 };
                 self.chain
-                    .fetch(&m.module, &m.escaped_module, &want, &self.store, |p| match p {
-                        Payload::Memory(body) => goxy_fetch::validate::info(&module, None, false, body),
-                        Payload::Spooled(_) => Err("unexpected spooled body".into()),
-                    })
+                    .fetch(
+                        &m.module,
+                        &m.escaped_module,
+                        &want,
+                        &self.store,
+                        |p| match p {
+                            Payload::Memory(body) => {
+                                goxy_fetch::validate::info(&module, None, false, body)
+                            }
+                            Payload::Spooled(_) => Err("unexpected spooled body".into()),
+                        },
+                    )
                     .await
                     .map(|(info, provenance)| {
                         source = Some(Arc::from(provenance.source.as_str()));
@@ -570,7 +734,10 @@ impl App {
         };
         match (&fetched, &source) {
             (Ok(_), Some(name)) => self.metrics.upstream_fetch(name, true, started.elapsed()),
-            (Err(FetchError::Failed { source, .. }), _) => self.metrics.upstream_fetch(source, false, started.elapsed()),
+            (Err(FetchError::Failed { source, .. }), _) => {
+                self.metrics
+                    .upstream_fetch(source, false, started.elapsed())
+            }
             _ => {}
         }
         let what = match &kind {
@@ -597,20 +764,31 @@ impl App {
                 if let Some(meta_kind) = kind.stored() {
                     let store = self.store.clone();
                     let escaped = m.escaped_module.clone();
-                    let meta = Meta { body: entry.body.clone(), stored_at: SystemTime::now(), source: String::new() };
+                    let meta = Meta {
+                        body: entry.body.clone(),
+                        stored_at: SystemTime::now(),
+                        source: String::new(),
+                    };
                     // Persisted for stale serving after a restart; a failure here costs nothing now.
                     let _ = blocking(move || {
-                        store.put_meta(&escaped, meta_kind, &meta).map_err(|e| ServeError::Storage(e.to_string()))
+                        store
+                            .put_meta(&escaped, meta_kind, &meta)
+                            .map_err(|e| ServeError::Storage(e.to_string()))
                     })
                     .await
-                    .map_err(|e| tracing::warn!(error = %e.message(), "could not persist metadata"));
+                    .map_err(
+                        |e| tracing::warn!(error = %e.message(), "could not persist metadata"),
+                    );
                 }
                 Ok((entry, CacheOutcome::Miss))
             }
             Err(FetchError::NotFound(reason)) => {
                 // Versions this server has served stay listed even if every source forgot them.
                 if matches!(kind, MutableKind::List) && !committed.is_empty() {
-                    let entry = MetaEntry::new(goxy_fetch::validate::list_body(&committed), kind.content_type());
+                    let entry = MetaEntry::new(
+                        goxy_fetch::validate::list_body(&committed),
+                        kind.content_type(),
+                    );
                     return Ok((entry, CacheOutcome::Stale));
                 }
                 Err(ServeError::from_fetch(&what, FetchError::NotFound(reason)))
@@ -623,7 +801,9 @@ impl App {
                     let store = self.store.clone();
                     let escaped = m.escaped_module.clone();
                     let stored = blocking(move || {
-                        store.meta(&escaped, meta_kind).map_err(|e| ServeError::Storage(e.to_string()))
+                        store
+                            .meta(&escaped, meta_kind)
+                            .map_err(|e| ServeError::Storage(e.to_string()))
                     })
                     .await
                     .ok()
@@ -631,13 +811,18 @@ impl App {
                     if let Some(meta) = stored {
                         let mut entry = MetaEntry::new(meta.body, kind.content_type());
                         // Mark it expired so the next request tries the sources again.
-                        entry.fetched = Instant::now().checked_sub(self.list_ttl).unwrap_or_else(Instant::now);
+                        entry.fetched = Instant::now()
+                            .checked_sub(self.list_ttl)
+                            .unwrap_or_else(Instant::now);
                         self.meta.insert(key, entry.clone());
                         return Ok((entry, CacheOutcome::Stale));
                     }
                 }
                 if matches!(kind, MutableKind::List) && !committed.is_empty() {
-                    let entry = MetaEntry::new(goxy_fetch::validate::list_body(&committed), kind.content_type());
+                    let entry = MetaEntry::new(
+                        goxy_fetch::validate::list_body(&committed),
+                        kind.content_type(),
+                    );
                     return Ok((entry, CacheOutcome::Stale));
                 }
                 Err(ServeError::from_fetch(&what, err))
@@ -651,11 +836,16 @@ impl App {
         let escaped = m.escaped_module.clone();
         let module = m.module.clone();
         blocking(move || {
-            let versions = store.versions(&escaped).map_err(|e| ServeError::Storage(e.to_string()))?;
+            let versions = store
+                .versions(&escaped)
+                .map_err(|e| ServeError::Storage(e.to_string()))?;
             Ok(versions
                 .iter()
                 .filter_map(|v| goxy_mod::module::unescape_version(v).ok())
-                .filter(|v| goxy_mod::module::is_canonical_version(v) && goxy_mod::module::check(&module, v).is_ok())
+                .filter(|v| {
+                    goxy_mod::module::is_canonical_version(v)
+                        && goxy_mod::module::check(&module, v).is_ok()
+                })
                 .collect())
         })
         .await
@@ -698,21 +888,39 @@ impl MutableKind {
 impl MetaEntry {
     fn new(body: Bytes, content_type: &'static str) -> MetaEntry {
         let etag = etag_of(goxy_store::BlobId::of(&body).as_str());
-        MetaEntry { body, etag, content_type, fetched: Instant::now(), source: None }
+        MetaEntry {
+            body,
+            etag,
+            content_type,
+            fetched: Instant::now(),
+            source: None,
+        }
     }
 
     fn into_artifact(self) -> Artifact {
-        Artifact { body: self.body, etag: self.etag, content_type: self.content_type, source: self.source }
+        Artifact {
+            body: self.body,
+            etag: self.etag,
+            content_type: self.content_type,
+            source: self.source,
+        }
     }
 }
 
 /// A one-line plain-text response (the `go` command shows such bodies to users).
 pub fn text(status: StatusCode, message: &str) -> Response<Body> {
-    let line: String = message.chars().filter(|c| !c.is_control()).take(1000).collect();
+    let line: String = message
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(1000)
+        .collect();
     let mut resp = Response::new(Full::new(Bytes::from(format!("{line}\n"))));
     *resp.status_mut() = status;
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }

@@ -136,7 +136,10 @@ pub fn default_cache_dir() -> PathBuf {
 }
 
 fn go_env_goproxy() -> Option<String> {
-    let out = std::process::Command::new("go").args(["env", "GOPROXY"]).output().ok()?;
+    let out = std::process::Command::new("go")
+        .args(["env", "GOPROXY"])
+        .output()
+        .ok()?;
     if !out.status.success() {
         return None;
     }
@@ -148,8 +151,10 @@ fn go_env_goproxy() -> Option<String> {
 pub fn resolve(args: &ServeArgs) -> Result<ServerConfig, String> {
     let file = match &args.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("config {}: {e}", path.display()))?;
-            toml::from_str::<FileConfig>(&text).map_err(|e| format!("config {}: {e}", path.display()))?
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("config {}: {e}", path.display()))?;
+            toml::from_str::<FileConfig>(&text)
+                .map_err(|e| format!("config {}: {e}", path.display()))?
         }
         None => FileConfig::default(),
     };
@@ -167,34 +172,58 @@ pub fn resolve(args: &ServeArgs) -> Result<ServerConfig, String> {
         Some(path) => format!("config {}: {e}", path.display()),
         None => e,
     })?;
-    let listen = args.listen.clone().or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_string());
-    let cache_dir = args.cache_dir.clone().or(file.cache_dir).unwrap_or_else(default_cache_dir);
+    let listen = args
+        .listen
+        .clone()
+        .or(file.listen)
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+    let cache_dir = args
+        .cache_dir
+        .clone()
+        .or(file.cache_dir)
+        .unwrap_or_else(default_cache_dir);
     let (upstream_text, upstream_origin) = if let Some(u) = &args.upstream {
         (u.clone(), "--upstream/GOXY_UPSTREAM")
     } else if let Some(u) = file.upstream {
         (u, "config file")
-    } else if let Some(u) = std::env::var("GOPROXY").ok().filter(|v| !v.trim().is_empty()) {
+    } else if let Some(u) = std::env::var("GOPROXY")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    {
         (u, "GOPROXY")
     } else if let Some(u) = go_env_goproxy() {
         (u, "go env GOPROXY")
     } else {
         ("direct".to_string(), "default (no Go configuration found)")
     };
-    let entries = proxylist::parse(&upstream_text).map_err(|e| format!("upstream ({upstream_origin}): {e}"))?;
+    let entries = proxylist::parse(&upstream_text)
+        .map_err(|e| format!("upstream ({upstream_origin}): {e}"))?;
     let sumdb = crate::sumdb::resolve_settings(
         args.sumdb.as_deref(),
         &file.sumdb,
-        args.sumdb_verify.as_deref().or(file.sumdb_verify.as_deref()),
+        args.sumdb_verify
+            .as_deref()
+            .or(file.sumdb_verify.as_deref()),
         file.sumdb_latest_ttl,
     )?;
     let private = crate::private::PrivatePatterns::resolve(
-        [args.private.as_deref(), args.no_proxy.as_deref(), args.no_sumdb.as_deref()],
-        [file.private.as_deref(), file.no_proxy.as_deref(), file.no_sumdb.as_deref()],
+        [
+            args.private.as_deref(),
+            args.no_proxy.as_deref(),
+            args.no_sumdb.as_deref(),
+        ],
+        [
+            file.private.as_deref(),
+            file.no_proxy.as_deref(),
+            file.no_sumdb.as_deref(),
+        ],
         |name| std::env::var(name).ok(),
     );
     // Credentials without their own `[auth] private` patterns guard the
     // modules this server already treats as private (`private`/GOPRIVATE).
-    if ops.auth.private.trim().is_empty() && !(ops.auth.tokens.is_empty() && ops.auth.users.is_empty()) {
+    if ops.auth.private.trim().is_empty()
+        && !(ops.auth.tokens.is_empty() && ops.auth.users.is_empty())
+    {
         ops.auth.private = private.private.clone();
     }
     let secs = |v: Option<u64>, default: Duration| v.map(Duration::from_secs).unwrap_or(default);
@@ -212,7 +241,10 @@ pub fn resolve(args: &ServeArgs) -> Result<ServerConfig, String> {
         upstream_origin,
         list_ttl: Duration::from_secs(args.list_ttl.or(file.list_ttl).unwrap_or(DEFAULT_LIST_TTL)),
         ca_file: args.ca_file.clone().or(file.ca_file),
-        memory_cache: args.memory_cache.or(file.memory_cache).unwrap_or(DEFAULT_MEMORY_CACHE),
+        memory_cache: args
+            .memory_cache
+            .or(file.memory_cache)
+            .unwrap_or(DEFAULT_MEMORY_CACHE),
         timeouts,
         sumdb,
         private,
@@ -229,11 +261,17 @@ pub fn drop_self(entries: Vec<Entry>, bound: SocketAddr) -> (Vec<Entry>, Vec<Str
     for entry in entries {
         let is_self = match &entry.kind {
             EntryKind::Http(url) => {
-                let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
+                let host = url
+                    .host_str()
+                    .unwrap_or_default()
+                    .trim_start_matches('[')
+                    .trim_end_matches(']');
                 let ip = host.parse::<IpAddr>().ok();
                 let wildcard_or_loopback = bound.ip().is_loopback() || bound.ip().is_unspecified();
                 let names_us = ip == Some(bound.ip())
-                    || (wildcard_or_loopback && (host.eq_ignore_ascii_case("localhost") || ip.is_some_and(|ip| ip.is_loopback())));
+                    || (wildcard_or_loopback
+                        && (host.eq_ignore_ascii_case("localhost")
+                            || ip.is_some_and(|ip| ip.is_loopback())));
                 names_us && url.port_or_known_default() == Some(bound.port())
             }
             _ => false,
@@ -253,15 +291,22 @@ mod tests {
 
     #[test]
     fn self_references_are_dropped() {
-        let entries = proxylist::parse("http://127.0.0.1:8080,http://localhost:8080|http://127.0.0.1:9090,direct").unwrap();
+        let entries = proxylist::parse(
+            "http://127.0.0.1:8080,http://localhost:8080|http://127.0.0.1:9090,direct",
+        )
+        .unwrap();
         let (kept, dropped) = drop_self(entries, "127.0.0.1:8080".parse().unwrap());
-        assert_eq!(dropped, vec!["http://127.0.0.1:8080", "http://localhost:8080"]);
+        assert_eq!(
+            dropped,
+            vec!["http://127.0.0.1:8080", "http://localhost:8080"]
+        );
         assert_eq!(proxylist::format(&kept), "http://127.0.0.1:9090,direct");
     }
 
     #[test]
     fn file_rejects_unknown_keys() {
-        let err = toml::from_str::<FileConfig>("listen = \"127.0.0.1:1\"\nlisten_adress = \"x\"\n").unwrap_err();
+        let err = toml::from_str::<FileConfig>("listen = \"127.0.0.1:1\"\nlisten_adress = \"x\"\n")
+            .unwrap_err();
         assert!(err.to_string().contains("listen_adress"), "{err}");
     }
 
@@ -269,8 +314,16 @@ mod tests {
     fn flags_beat_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("goxy.toml");
-        std::fs::write(&path, "listen = \"127.0.0.1:1111\"\nupstream = \"off\"\nlist_ttl = 5\n").unwrap();
-        let args = ServeArgs { config: Some(path), listen: Some("127.0.0.1:2222".into()), ..Default::default() };
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:1111\"\nupstream = \"off\"\nlist_ttl = 5\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(path),
+            listen: Some("127.0.0.1:2222".into()),
+            ..Default::default()
+        };
         let cfg = resolve(&args).unwrap();
         assert_eq!(cfg.listen, "127.0.0.1:2222");
         assert_eq!(cfg.list_ttl, Duration::from_secs(5));

@@ -83,7 +83,8 @@ impl DirectSettings {
             .unwrap_or_default();
         DirectSettings {
             insecure,
-            allow_private_addresses: args.direct_allow_private || file.allow_private_addresses.unwrap_or(false),
+            allow_private_addresses: args.direct_allow_private
+                || file.allow_private_addresses.unwrap_or(false),
             allow_ssh: file.allow_ssh.unwrap_or(false),
             git_timeout: file.git_timeout.map(Duration::from_secs),
             repos: file.repos,
@@ -101,7 +102,11 @@ pub fn build(settings: &DirectSettings, cache_dir: &Path) -> Result<Arc<dyn Dire
     if let Some(t) = settings.git_timeout {
         cfg.git_timeout = t;
     }
-    cfg.repo_overrides = settings.repos.iter().map(|r| (r.prefix.clone(), r.url.clone())).collect();
+    cfg.repo_overrides = settings
+        .repos
+        .iter()
+        .map(|r| (r.prefix.clone(), r.url.clone()))
+        .collect();
     for c in &settings.credentials {
         cfg.credentials.hosts.push(goxy_git::HostCredential {
             host: c.host.clone(),
@@ -123,20 +128,30 @@ fn fetch_error(err: DirectError) -> FetchError {
     } else {
         let message = err.to_string();
         let timed_out = message.contains("timed out");
-        FetchError::Failed { source: "direct".into(), message, timed_out }
+        FetchError::Failed {
+            source: "direct".into(),
+            message,
+            timed_out,
+        }
     }
 }
 
 fn json(info: &goxy_git::RevInfo) -> Result<Bytes, FetchError> {
-    serde_json::to_vec(info).map(Bytes::from).map_err(|e| FetchError::Failed {
-        source: "direct".into(),
-        message: format!("encode .info: {e}"),
-        timed_out: false,
-    })
+    serde_json::to_vec(info)
+        .map(Bytes::from)
+        .map_err(|e| FetchError::Failed {
+            source: "direct".into(),
+            message: format!("encode .info: {e}"),
+            timed_out: false,
+        })
 }
 
 impl DirectSource for GitDirect {
-    fn fetch<'a>(&'a self, module: &'a str, want: &'a Want) -> BoxFuture<'a, Result<Bytes, FetchError>> {
+    fn fetch<'a>(
+        &'a self,
+        module: &'a str,
+        want: &'a Want,
+    ) -> BoxFuture<'a, Result<Bytes, FetchError>> {
         Box::pin(async move {
             let fetcher = &self.0;
             match want {
@@ -146,8 +161,12 @@ impl DirectSource for GitDirect {
                 }
                 Want::Latest => json(&fetcher.latest(module).await.map_err(fetch_error)?),
                 Want::Info(query) => json(&fetcher.stat(module, query).await.map_err(fetch_error)?),
-                Want::Mod(version) => Ok(Bytes::from(fetcher.go_mod(module, version).await.map_err(fetch_error)?)),
-                Want::Zip(version) => Ok(Bytes::from(fetcher.zip(module, version).await.map_err(fetch_error)?)),
+                Want::Mod(version) => Ok(Bytes::from(
+                    fetcher.go_mod(module, version).await.map_err(fetch_error)?,
+                )),
+                Want::Zip(version) => Ok(Bytes::from(
+                    fetcher.zip(module, version).await.map_err(fetch_error)?,
+                )),
             }
         })
     }

@@ -73,7 +73,10 @@ pub struct RouteError {
 }
 
 fn not_found(message: impl Into<String>) -> RouteError {
-    RouteError { status: 404, message: message.into() }
+    RouteError {
+        status: 404,
+        message: message.into(),
+    }
 }
 
 /// Decodes `%XX` sequences once. `+` stays `+`. Refuses bad escapes, NUL and
@@ -85,9 +88,13 @@ pub fn percent_decode(raw: &str) -> Result<String, RouteError> {
     while i < bytes.len() {
         let b = bytes[i];
         if b == b'%' {
-            let hex = bytes.get(i + 1..i + 3).ok_or_else(|| not_found("malformed percent-encoding in path"))?;
-            let text = std::str::from_utf8(hex).map_err(|_| not_found("malformed percent-encoding in path"))?;
-            let value = u8::from_str_radix(text, 16).map_err(|_| not_found("malformed percent-encoding in path"))?;
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .ok_or_else(|| not_found("malformed percent-encoding in path"))?;
+            let text = std::str::from_utf8(hex)
+                .map_err(|_| not_found("malformed percent-encoding in path"))?;
+            let value = u8::from_str_radix(text, 16)
+                .map_err(|_| not_found("malformed percent-encoding in path"))?;
             out.push(value);
             i += 3;
         } else {
@@ -105,7 +112,10 @@ pub fn percent_decode(raw: &str) -> Result<String, RouteError> {
 /// Routes a raw (still percent-encoded) request path.
 pub fn parse(raw_path: &str) -> Result<Route, RouteError> {
     if raw_path.len() > MAX_PATH {
-        return Err(RouteError { status: 414, message: "request path too long".into() });
+        return Err(RouteError {
+            status: 414,
+            message: "request path too long".into(),
+        });
     }
     match raw_path {
         "/" | "" => return Ok(Route::Home),
@@ -114,7 +124,9 @@ pub fn parse(raw_path: &str) -> Result<Route, RouteError> {
         _ => {}
     }
     let path = percent_decode(raw_path)?;
-    let rest = path.strip_prefix('/').ok_or_else(|| not_found("path must start with /"))?;
+    let rest = path
+        .strip_prefix('/')
+        .ok_or_else(|| not_found("path must start with /"))?;
     if let Some(sumdb) = rest.strip_prefix("sumdb/") {
         return Ok(Route::Sumdb(sumdb.to_string()));
     }
@@ -123,27 +135,36 @@ pub fn parse(raw_path: &str) -> Result<Route, RouteError> {
     } else if let Some(i) = rest.rfind("/@v/") {
         (&rest[..i], Some(&rest[i + 4..]))
     } else {
-        return Err(not_found("not a module proxy path (want <module>/@v/... or <module>/@latest)"));
+        return Err(not_found(
+            "not a module proxy path (want <module>/@v/... or <module>/@latest)",
+        ));
     };
     if escaped_module.len() > MAX_MODULE {
         return Err(not_found("module path too long"));
     }
-    let module_path =
-        module::unescape_path(escaped_module).map_err(|e| not_found(format!("invalid module path: {e}")))?;
+    let module_path = module::unescape_path(escaped_module)
+        .map_err(|e| not_found(format!("invalid module path: {e}")))?;
     let op = match op_text {
         None => Op::Latest,
         Some("list") => Op::List,
         Some(file) => {
-            let (escaped_version, ext) =
-                file.rsplit_once('.').ok_or_else(|| not_found(format!("unknown file {file:?} (want list, .info, .mod or .zip)")))?;
+            let (escaped_version, ext) = file.rsplit_once('.').ok_or_else(|| {
+                not_found(format!(
+                    "unknown file {file:?} (want list, .info, .mod or .zip)"
+                ))
+            })?;
             if escaped_version.len() > MAX_VERSION {
                 return Err(not_found("version too long"));
             }
             let version = module::unescape_version(escaped_version)
                 .map_err(|e| not_found(format!("invalid version: {e}")))?;
-            let canonical =
-                module::is_canonical_version(&version) && module::check(&module_path, &version).is_ok();
-            let v = Version { version, escaped: escaped_version.to_string(), canonical };
+            let canonical = module::is_canonical_version(&version)
+                && module::check(&module_path, &version).is_ok();
+            let v = Version {
+                version,
+                escaped: escaped_version.to_string(),
+                canonical,
+            };
             match ext {
                 "info" => Op::Info(v),
                 "mod" | "zip" if !v.canonical => {
@@ -154,11 +175,19 @@ pub fn parse(raw_path: &str) -> Result<Route, RouteError> {
                 }
                 "mod" => Op::Mod(v),
                 "zip" => Op::Zip(v),
-                other => return Err(not_found(format!("unknown file type .{other} (want .info, .mod or .zip)"))),
+                other => {
+                    return Err(not_found(format!(
+                        "unknown file type .{other} (want .info, .mod or .zip)"
+                    )))
+                }
             }
         }
     };
-    Ok(Route::Module(ModuleRequest { module: module_path, escaped_module: escaped_module.to_string(), op }))
+    Ok(Route::Module(ModuleRequest {
+        module: module_path,
+        escaped_module: escaped_module.to_string(),
+        op,
+    }))
 }
 
 #[cfg(test)]
@@ -174,7 +203,10 @@ mod tests {
 
     #[test]
     fn uppercase_paths_arrive_percent_encoded_or_literal() {
-        for raw in ["/github.com/%21burnt%21sushi/toml/@v/v1.4.0.zip", "/github.com/!burnt!sushi/toml/@v/v1.4.0.zip"] {
+        for raw in [
+            "/github.com/%21burnt%21sushi/toml/@v/v1.4.0.zip",
+            "/github.com/!burnt!sushi/toml/@v/v1.4.0.zip",
+        ] {
             let m = module(raw);
             assert_eq!(m.module, "github.com/BurntSushi/toml");
             assert_eq!(m.escaped_module, "github.com/!burnt!sushi/toml");
@@ -187,7 +219,9 @@ mod tests {
         let m = module("/example.com/m/@v/v2.0.0+incompatible.mod");
         assert!(matches!(m.op, Op::Mod(ref v) if v.version == "v2.0.0+incompatible"));
         let m = module("/example.com/m/@v/v1.0.0-%21r%21c1.info");
-        assert!(matches!(m.op, Op::Info(ref v) if v.version == "v1.0.0-RC1" && v.escaped == "v1.0.0-!r!c1"));
+        assert!(
+            matches!(m.op, Op::Info(ref v) if v.version == "v1.0.0-RC1" && v.escaped == "v1.0.0-!r!c1")
+        );
     }
 
     #[test]
@@ -199,8 +233,12 @@ mod tests {
 
     #[test]
     fn info_accepts_queries_but_mod_and_zip_need_canonical() {
-        assert!(matches!(module("/example.com/m/@v/master.info").op, Op::Info(ref v) if !v.canonical));
-        assert!(matches!(module("/example.com/m/@v/v2.0.0.info").op, Op::Info(ref v) if !v.canonical));
+        assert!(
+            matches!(module("/example.com/m/@v/master.info").op, Op::Info(ref v) if !v.canonical)
+        );
+        assert!(
+            matches!(module("/example.com/m/@v/v2.0.0.info").op, Op::Info(ref v) if !v.canonical)
+        );
         for bad in [
             "/example.com/m/@v/v1.2.mod",
             "/example.com/m/@v/master.zip",
@@ -236,13 +274,19 @@ mod tests {
             assert_eq!(err.status, 404, "{bad}: {err:?}");
             assert!(!err.message.contains('\n'));
         }
-        assert_eq!(parse(&format!("/{}", "a".repeat(5000))).unwrap_err().status, 414);
+        assert_eq!(
+            parse(&format!("/{}", "a".repeat(5000))).unwrap_err().status,
+            414
+        );
     }
 
     #[test]
     fn special_routes() {
         assert_eq!(parse("/").unwrap(), Route::Home);
         assert_eq!(parse("/healthz").unwrap(), Route::Healthz);
-        assert_eq!(parse("/sumdb/sum.example/supported").unwrap(), Route::Sumdb("sum.example/supported".into()));
+        assert_eq!(
+            parse("/sumdb/sum.example/supported").unwrap(),
+            Route::Sumdb("sum.example/supported".into())
+        );
     }
 }

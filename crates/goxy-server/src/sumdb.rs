@@ -241,7 +241,10 @@ pub fn resolve_settings(
 /// The verifier key the installed Go toolchain has built in for `name` (the
 /// `knownGOSUMDB` table in its source, `$GOROOT/src/cmd/go/internal/modfetch/key.go`).
 fn toolchain_known_key(name: &str) -> Option<String> {
-    let out = std::process::Command::new("go").args(["env", "GOROOT"]).output().ok()?;
+    let out = std::process::Command::new("go")
+        .args(["env", "GOROOT"])
+        .output()
+        .ok()?;
     let goroot = String::from_utf8(out.stdout).ok()?;
     let path = std::path::Path::new(goroot.trim()).join("src/cmd/go/internal/modfetch/key.go");
     known_key_from_source(&std::fs::read_to_string(path).ok()?, name)
@@ -254,8 +257,14 @@ fn known_key_from_source(source: &str, name: &str) -> Option<String> {
         if left.trim() != format!("{name:?}") {
             return None;
         }
-        let key = right.trim().trim_end_matches(',').trim().strip_prefix('"')?.strip_suffix('"')?;
-        (key.starts_with(&format!("{name}+")) && goxy_sumdb::note::Verifier::parse(key).is_ok()).then(|| key.to_string())
+        let key = right
+            .trim()
+            .trim_end_matches(',')
+            .trim()
+            .strip_prefix('"')?
+            .strip_suffix('"')?;
+        (key.starts_with(&format!("{name}+")) && goxy_sumdb::note::Verifier::parse(key).is_ok())
+            .then(|| key.to_string())
     })
 }
 
@@ -1079,14 +1088,18 @@ mod tests {
     fn known_keys_are_read_from_toolchain_source() {
         let key = "localhost.localdev/sumdb+00000c67+AcTrnkbUA+TU4heY3hkjiSES/DSQniBqIeQ/YppAUtK6";
         let source = format!("var knownGOSUMDB = map[string]string{{\n\t\"localhost.localdev/sumdb\": \"{key}\",\n}}\n");
-        assert_eq!(super::known_key_from_source(&source, "localhost.localdev/sumdb").as_deref(), Some(key));
+        assert_eq!(
+            super::known_key_from_source(&source, "localhost.localdev/sumdb").as_deref(),
+            Some(key)
+        );
         assert_eq!(super::known_key_from_source(&source, "other.example"), None);
         // A key that is not a valid verifier for that name is ignored.
         let bad = "\t\"localhost.localdev/sumdb\": \"localhost.localdev/sumdb+1+2\",\n";
-        assert_eq!(super::known_key_from_source(bad, "localhost.localdev/sumdb"), None);
+        assert_eq!(
+            super::known_key_from_source(bad, "localhost.localdev/sumdb"),
+            None
+        );
     }
-
-
 
     use super::*;
 
