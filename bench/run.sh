@@ -9,6 +9,8 @@ THREADS="${WRK_THREADS:-1}"
 CONNS="${WRK_CONNS:-16}"
 DURATION="${WRK_DURATION:-10s}"
 ROUNDS="${BENCH_ROUNDS:-3}"
+# The load generator needs a core of its own: both servers get the others.
+WORKERS="${BENCH_SERVER_WORKERS:-$(( $(nproc) > 1 ? $(nproc) - 1 : 1 ))}"
 NGINX_PORT="${NGINX_PORT:-18080}"
 # BENCH_TARGET_URL: benchmark an already running server instead of starting
 # goxy (e.g. a stand-in while goxy is being built); BENCH_TARGET_PID gives its
@@ -97,11 +99,11 @@ main() {
     GOFLAGS=-mod=vendor GOWORK=off GOTOOLCHAIN=local GOPROXY=off go build -o "$OUT/mkfixture" ./cmd/mkfixture)
   "$OUT/mkfixture" -proxy "$OUT/fixture" -bench
 
-  log "starting nginx (sendfile on, 2 workers) on 127.0.0.1:$NGINX_PORT"
+  log "starting nginx (sendfile on, $WORKERS workers) on 127.0.0.1:$NGINX_PORT"
   mkdir -p "$OUT/nginx/logs"
   cat >"$OUT/nginx/nginx.conf" <<CONF
 user $(id -un) $(id -gn);
-worker_processes 2;
+worker_processes $WORKERS;
 pid $OUT/nginx/nginx.pid;
 error_log $OUT/nginx/logs/error.log warn;
 events { worker_connections 1024; }
@@ -140,7 +142,7 @@ CONF
     (cd "$ROOT" && cargo build --release -q -p goxy)
     local bin="${CARGO_TARGET_DIR:-$ROOT/target}/release/goxy"
     # The fixture is in no checksum database: verification off.
-    "$bin" serve --listen 127.0.0.1:0 --cache-dir "$OUT/cache" --upstream "file://$OUT/fixture" --sumdb off \
+    "$bin" serve --listen 127.0.0.1:0 --cache-dir "$OUT/cache" --upstream "file://$OUT/fixture" --sumdb off --workers "$WORKERS" \
       >"$OUT/goxy.stdout" 2>"$OUT/goxy.log" &
     goxy_pid=$!
     PIDS+=("$goxy_pid")
@@ -197,7 +199,7 @@ CONF
   if [ "$idle_rss" != "n/a" ]; then
     awk -v r="$idle_rss" -v m="$MAX_IDLE_RSS_MIB" 'BEGIN {exit !(r <= m)}' || { verdict=1; echo "  above target: idle RSS"; }
   fi
-  echo "wrk: -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS alternating rounds per file (medians); $(nproc) CPUs; raw output in $OUT/wrk.log"
+  echo "wrk: -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS alternating rounds per file (medians); $(nproc) CPUs, $WORKERS server worker(s) each; raw output in $OUT/wrk.log"
   if [ "$verdict" = 0 ]; then echo "all targets met"; else echo "some targets missed"; fi
 }
 

@@ -32,6 +32,9 @@ pub struct ServeArgs {
     /// Bytes of artifacts kept in memory for the fastest hits.
     #[arg(long, env = "GOXY_MEMORY_CACHE", value_name = "BYTES")]
     pub memory_cache: Option<u64>,
+    /// Worker threads serving requests (default: one per CPU).
+    #[arg(long, env = "GOXY_WORKERS", value_name = "N")]
+    pub workers: Option<usize>,
     /// Validate the configuration and exit.
     #[arg(long)]
     pub check: bool,
@@ -70,6 +73,8 @@ pub struct FileConfig {
     pub list_ttl: Option<u64>,
     pub ca_file: Option<PathBuf>,
     pub memory_cache: Option<u64>,
+    /// Async worker threads (default: one per CPU).
+    pub workers: Option<usize>,
     #[serde(default)]
     pub timeouts: FileTimeouts,
     #[serde(default)]
@@ -145,6 +150,17 @@ fn go_env_goproxy() -> Option<String> {
     }
     let value = String::from_utf8(out.stdout).ok()?.trim().to_string();
     (!value.is_empty()).then_some(value)
+}
+
+/// The number of worker threads asked for: flag/env, else the config
+/// file's `workers`; `None` means one per CPU. Read before the runtime
+/// starts; a broken file is reported later by [`resolve`].
+pub fn worker_threads(args: &ServeArgs) -> Option<usize> {
+    let from_file = || {
+        let text = std::fs::read_to_string(args.config.as_ref()?).ok()?;
+        toml::from_str::<FileConfig>(&text).ok()?.workers
+    };
+    args.workers.or_else(from_file).filter(|n| *n > 0)
 }
 
 /// Resolves flags/env over the file over defaults.

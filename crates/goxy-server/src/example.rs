@@ -30,6 +30,9 @@ list_ttl = 60
 # Artifact bytes kept in memory for the fastest hits (GOXY_MEMORY_CACHE).
 memory_cache = 268435456
 
+# Worker threads serving requests (GOXY_WORKERS). Default: one per CPU.
+# workers = 4
+
 [timeouts]
 # Upstream timeouts, in seconds.
 connect = 5
