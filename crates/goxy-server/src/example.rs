@@ -19,7 +19,7 @@ listen = "127.0.0.1:8080"
 # Sources in GOPROXY syntax (GOXY_UPSTREAM, --upstream): "," falls through on
 # 404/410, "|" on any error; file:// directories, "off" and "direct" work too.
 # Default: GOPROXY, then `go env GOPROXY`.
-# upstream = "https://proxy.golang.org,direct"
+# upstream = "https://goproxy.corp.example.com|file:///srv/goproxy-mirror,direct"
 
 # Seconds a cached `list`, `@latest` or query `.info` answer is fresh (GOXY_LIST_TTL).
 list_ttl = 60
@@ -32,6 +32,28 @@ memory_cache = 268435456
 
 # Worker threads serving requests (GOXY_WORKERS). Default: one per CPU.
 # workers = 4
+
+# Private modules, GOPRIVATE syntax (GOXY_PRIVATE, --private; default GOPRIVATE):
+# fetched only from version control, never through an upstream proxy, never
+# looked up in a checksum database.
+private = ""
+# Modules never fetched through upstream proxies (GOXY_NOPROXY; default GONOPROXY, then `private`).
+no_proxy = ""
+# Modules never looked up in the checksum database (GOXY_NOSUMDB; default GONOSUMDB, then `private`).
+no_sumdb = ""
+
+# Verify every public module against the checksum database before caching it:
+# "verify" or "off" (GOXY_SUMDB_VERIFY, --sumdb-verify).
+sumdb_verify = "verify"
+# Seconds a relayed /sumdb/<name>/latest is fresh.
+sumdb_latest_ttl = 30
+# The checksum database to relay and verify against (GOXY_SUMDB, --sumdb
+# "name+hash+key [url]"). Default: GOSUMDB, then `go env GOSUMDB`; a bare name
+# takes its key from the installed Go toolchain, as go does.
+# [[sumdb]]
+# name = "sum.corp.example.com"
+# key = "sum.corp.example.com+01234567+AbCdEf..."
+# url = "https://sum.corp.example.com"
 
 [timeouts]
 # Upstream timeouts, in seconds.
@@ -101,6 +123,28 @@ deny_status = 404
 # name = "alice"
 # password = "another-long-secret"
 # modules = "corp.example.com"
+
+[direct]
+# Fetching from version control, for `direct` in the upstream list and for
+# private modules. Patterns allowed plain http or unverified TLS (GOINSECURE
+# syntax; GOXY_INSECURE, --insecure; default GOINSECURE).
+# insecure = "git.corp.example.com"
+# Allow git hosts on loopback, private and link-local addresses
+# (GOXY_DIRECT_ALLOW_PRIVATE, --direct-allow-private).
+allow_private_addresses = false
+# Allow ssh:// repository URLs (keys from GOXY_GIT_SSH_KEY).
+allow_ssh = false
+# Seconds one git command may take. Default: 600.
+# git_timeout = 600
+# Repositories for module prefixes whose hosts serve no go-import page.
+# [[direct.repos]]
+# prefix = "corp.example.com/team"
+# url = "https://git.corp.example.com/team.git"
+# Credentials per git host (also read: .netrc, GOXY_GIT_CREDENTIALS="host=user:token,...").
+# [[direct.credentials]]
+# host = "git.corp.example.com"
+# username = "goxy"
+# password = "a-read-only-token"
 "#;
 
 #[cfg(test)]
