@@ -243,12 +243,14 @@ impl App {
         let hot = moka::sync::Cache::builder()
             .max_capacity(cfg.memory_cache)
             // Mapped blobs live in the page cache, not on the heap: they cost the
-            // memory tier a token weight, so large zips stay hot without
-            // re-reading and re-hashing them on every request.
+            // memory tier a fraction of their size, so large zips stay hot without
+            // re-reading and re-hashing them. Each holds its file open (sendfile
+            // reads from it), so a floor of 64 KiB bounds them to capacity/64 KiB
+            // open files (4096 at the default 256 MiB).
             .weigher(|_k: &String, v: &Artifact| {
                 let len = v.body.len() as u64;
                 let weight = if len >= goxy_store::MMAP_THRESHOLD {
-                    4096 + len / 256
+                    65_536 + len / 64
                 } else {
                     len
                 };
