@@ -13,3 +13,8 @@ mod unicode_letter;
 
 pub use module::ModError;
 pub use module::ModErrorKind;
+
+/// x/mod's own test tables, shared with the integration tests (one copy).
+#[cfg(test)]
+#[path = "../tests/common/mod.rs"]
+pub(crate) mod xmod_tables;

@@ -254,34 +254,7 @@ mod tests {
 
     #[test]
     fn x_mod_match_prefix_patterns_table() {
-        for (globs, target, want) in [
-            ("", "rsc.io/quote", false),
-            ("/", "rsc.io/quote", false),
-            ("*/quote", "rsc.io/quote", true),
-            ("*/quo", "rsc.io/quote", false),
-            ("*/quo??", "rsc.io/quote", true),
-            ("*/quo*", "rsc.io/quote", true),
-            ("*quo*", "rsc.io/quote", false),
-            ("rsc.io", "rsc.io/quote", true),
-            ("*.io", "rsc.io/quote", true),
-            ("rsc.io/", "rsc.io/quote", true),
-            ("rsc", "rsc.io/quote", false),
-            ("rsc*", "rsc.io/quote", true),
-            ("rsc.io", "rsc.io/quote/v3", true),
-            ("*/quote", "rsc.io/quote/v3", true),
-            ("*/quote/", "rsc.io/quote/v3", true),
-            ("*/quote/*", "rsc.io/quote/v3", true),
-            ("*/quote/*/", "rsc.io/quote/v3", true),
-            ("*/v3", "rsc.io/quote/v3", false),
-            ("*/*/v3", "rsc.io/quote/v3", true),
-            ("*/*/*", "rsc.io/quote/v3", true),
-            ("*/*/*/", "rsc.io/quote/v3", true),
-            ("*/*/*", "rsc.io/quote", false),
-            ("*/*/*/", "rsc.io/quote", false),
-            ("*/*/*,,", "rsc.io/quote", false),
-            ("*/*/*,,*/quote", "rsc.io/quote", true),
-            (",,*/quote", "rsc.io/quote", true),
-        ] {
+        for &(globs, target, want) in crate::xmod_tables::MATCH_PREFIX_PATTERNS_TESTS {
             assert_eq!(
                 match_prefix_patterns(globs, target),
                 want,

@@ -314,39 +314,7 @@ fn civil_from_days(days: i128) -> (i128, i128, i128) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// x/mod module/pseudo_test.go `pseudoTests` (time 2006-01-02 15:04:05 UTC, rev abcdef123456).
-    const PSEUDO_TESTS: &[(&str, &str, &str)] = &[
-        ("", "", "v0.0.0-20060102150405-hash"),
-        ("v0", "", "v0.0.0-20060102150405-hash"),
-        ("v1", "", "v1.0.0-20060102150405-hash"),
-        ("v2", "", "v2.0.0-20060102150405-hash"),
-        ("unused", "v0.0.0", "v0.0.1-0.20060102150405-hash"),
-        ("unused", "v1.2.3", "v1.2.4-0.20060102150405-hash"),
-        (
-            "unused",
-            "v1.2.99999999999999999",
-            "v1.2.100000000000000000-0.20060102150405-hash",
-        ),
-        ("unused", "v1.2.3-pre", "v1.2.3-pre.0.20060102150405-hash"),
-        ("unused", "v1.3.0-pre", "v1.3.0-pre.0.20060102150405-hash"),
-        ("unused", "v0.0.0--", "v0.0.0--.0.20060102150405-hash"),
-        (
-            "unused",
-            "v1.0.0+metadata",
-            "v1.0.1-0.20060102150405-hash+metadata",
-        ),
-        (
-            "unused",
-            "v2.0.0+incompatible",
-            "v2.0.1-0.20060102150405-hash+incompatible",
-        ),
-        (
-            "unused",
-            "v2.3.0-pre+incompatible",
-            "v2.3.0-pre.0.20060102150405-hash+incompatible",
-        ),
-    ];
+    use crate::xmod_tables::PSEUDO_TESTS;
 
     #[test]
     fn x_mod_pseudo_table() {

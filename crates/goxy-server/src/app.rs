@@ -14,7 +14,6 @@ use goxy_store::{ArtifactKey, ArtifactKind, BlobStore, Manifest, Meta, MetaKind}
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -107,16 +106,6 @@ impl ServeError {
     }
 }
 
-/// Counters behind the home page (and, later, metrics).
-#[derive(Default)]
-pub struct Stats {
-    pub hits: AtomicU64,
-    pub misses: AtomicU64,
-    pub stale: AtomicU64,
-    pub errors: AtomicU64,
-    pub flight_waits: AtomicU64,
-}
-
 pub struct App {
     store: Arc<dyn BlobStore>,
     chain: Chain,
@@ -125,7 +114,6 @@ pub struct App {
     hot: moka::sync::Cache<String, Artifact>,
     meta: moka::sync::Cache<String, MetaEntry>,
     list_ttl: Duration,
-    pub stats: Stats,
     verifier: Option<Arc<dyn crate::hooks::ChecksumVerifier>>,
     sumdb: Option<Arc<dyn crate::hooks::SumdbRelay>>,
     pub metrics: Arc<crate::metrics::Metrics>,
@@ -267,7 +255,6 @@ impl App {
             hot,
             meta,
             list_ttl: cfg.list_ttl,
-            stats: Stats::default(),
             verifier: None,
             sumdb: None,
             metrics,
@@ -415,12 +402,6 @@ impl App {
     ) -> Response<Body> {
         match result {
             Ok((artifact, outcome, cache_control)) => {
-                let counter = match outcome {
-                    CacheOutcome::Hit => &self.stats.hits,
-                    CacheOutcome::Miss => &self.stats.misses,
-                    CacheOutcome::Stale => &self.stats.stale,
-                };
-                counter.fetch_add(1, Ordering::Relaxed);
                 let not_modified = if_none_match.is_some_and(|v| v == artifact.etag);
                 let source = artifact.source.clone();
                 let mut resp = if not_modified {
@@ -454,7 +435,6 @@ impl App {
                 resp
             }
             Err(err) => {
-                self.stats.errors.fetch_add(1, Ordering::Relaxed);
                 let level_is_warn = !matches!(err, ServeError::NotFound(_));
                 if level_is_warn {
                     tracing::warn!(module = %m.module, op = m.op.kind_name(), error = %err.message(), "request failed");
@@ -547,7 +527,6 @@ impl App {
             )
             .await;
         if !leader {
-            self.stats.flight_waits.fetch_add(1, Ordering::Relaxed);
             self.metrics.flight_wait(cache_kind);
         }
         result.map(|a| (a, CacheOutcome::Miss))
@@ -676,7 +655,6 @@ impl App {
             )
             .await;
         if !leader {
-            self.stats.flight_waits.fetch_add(1, Ordering::Relaxed);
             self.metrics.flight_wait(cache_kind);
         }
         result.map(|(entry, outcome)| (entry.into_artifact(), outcome))
