@@ -236,73 +236,7 @@ pub fn proxy_for(url: &url::Url, env: &ProxyEnv) -> Option<url::Url> {
     url::Url::parse(&with_scheme).ok()
 }
 
-/// NO_PROXY matching as in golang.org/x/net/http/httpproxy: `*` matches
-/// everything; `.example.com` and `*.example.com` match subdomains;
-/// `example.com` matches it and its subdomains; CIDRs match IP hosts;
-/// `host:port` entries match only that port.
-pub fn no_proxy_matches(no_proxy: &str, host: &str, port: Option<u16>) -> bool {
-    let host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_ascii_lowercase();
-    let ip: Option<std::net::IpAddr> = host.parse().ok();
-    for raw in no_proxy.split(',') {
-        let entry = raw.trim().to_ascii_lowercase();
-        if entry.is_empty() {
-            continue;
-        }
-        if entry == "*" {
-            return true;
-        }
-        if let (Some(ip), Some((net, bits))) = (ip, entry.split_once('/')) {
-            if let (Ok(net), Ok(bits)) = (net.parse::<std::net::IpAddr>(), bits.parse::<u32>()) {
-                if cidr_contains(net, bits, ip) {
-                    return true;
-                }
-            }
-            continue;
-        }
-        let (name, entry_port) = match entry.rsplit_once(':') {
-            Some((h, p)) if !h.contains(':') => (h.to_string(), p.parse::<u16>().ok()),
-            _ => (entry.clone(), None),
-        };
-        if entry_port.is_some() && entry_port != port {
-            continue;
-        }
-        let name = name.trim_start_matches('*');
-        if let Some(domain) = name.strip_prefix('.') {
-            if host.ends_with(&format!(".{domain}")) {
-                return true;
-            }
-        } else if host == name || host.ends_with(&format!(".{name}")) {
-            return true;
-        }
-    }
-    false
-}
-
-fn cidr_contains(net: std::net::IpAddr, bits: u32, ip: std::net::IpAddr) -> bool {
-    use std::net::IpAddr;
-    match (net, ip) {
-        (IpAddr::V4(n), IpAddr::V4(i)) if bits <= 32 => {
-            let mask = if bits == 0 {
-                0
-            } else {
-                u32::MAX << (32 - bits)
-            };
-            u32::from(n) & mask == u32::from(i) & mask
-        }
-        (IpAddr::V6(n), IpAddr::V6(i)) if bits <= 128 => {
-            let mask = if bits == 0 {
-                0
-            } else {
-                u128::MAX << (128 - bits)
-            };
-            u128::from(n) & mask == u128::from(i) & mask
-        }
-        _ => false,
-    }
-}
+pub use goxy_fetch::http::no_proxy_matches;
 
 /// What an HTTP status means to `go` fetching from a proxy (protocol.md §1.8).
 pub fn status_meaning(status: u16) -> &'static str {

@@ -94,7 +94,8 @@ impl std::error::Error for HttpError {}
 pub struct ProxyEnv {
     pub http: Option<url::Url>,
     pub https: Option<url::Url>,
-    pub no_proxy: Vec<String>,
+    /// The NO_PROXY list as written.
+    pub no_proxy: String,
 }
 
 impl ProxyEnv {
@@ -122,14 +123,7 @@ impl ProxyEnv {
         ProxyEnv {
             http: parse(var("HTTP_PROXY")),
             https: parse(var("HTTPS_PROXY")),
-            no_proxy: var("NO_PROXY")
-                .map(|v| {
-                    v.split(',')
-                        .map(|s| s.trim().to_ascii_lowercase())
-                        .filter(|s| !s.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default(),
+            no_proxy: var("NO_PROXY").unwrap_or_default(),
         }
     }
 
@@ -150,55 +144,59 @@ impl ProxyEnv {
         if host_ip.is_some_and(|ip| ip.is_loopback()) {
             return None;
         }
-        let host = host.to_ascii_lowercase();
-        for rule in &self.no_proxy {
-            if rule == "*" {
-                return None;
-            }
-            let (rule_host, rule_port) = split_host_port(rule);
-            if rule_port.is_some_and(|p| p != port) {
-                continue;
-            }
-            if let (Some(ip), Some((net, bits))) = (host_ip, parse_cidr(rule_host)) {
-                if cidr_contains(net, bits, ip) {
-                    return None;
-                }
-                continue;
-            }
-            let domain = rule_host.trim_start_matches("*.").trim_start_matches('.');
-            if host == domain || host.ends_with(&format!(".{domain}")) {
-                return None;
-            }
+        if no_proxy_matches(&self.no_proxy, host, Some(port)) {
+            return None;
         }
         Some(proxy)
     }
 }
 
-fn split_host_port(rule: &str) -> (&str, Option<u16>) {
-    if let Some((host, port)) = rule.rsplit_once(':') {
-        if !host.contains(':') || host.ends_with(']') {
-            if let Ok(port) = port.parse() {
-                return (
-                    host.trim_start_matches('[').trim_end_matches(']'),
-                    Some(port),
-                );
+/// Does a NO_PROXY list cover `host` (at `port`)? Go's rules
+/// (golang.org/x/net/http/httpproxy): `*` covers everything; `name` covers the
+/// name and its subdomains; `.name` and `*.name` cover subdomains only; an IP
+/// or CIDR covers matching addresses; an entry with `:port` covers that port only.
+pub fn no_proxy_matches(no_proxy: &str, host: &str, port: Option<u16>) -> bool {
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    let ip: Option<IpAddr> = host.parse().ok();
+    for raw in no_proxy.split(',') {
+        let entry = raw.trim().to_ascii_lowercase();
+        if entry.is_empty() {
+            continue;
+        }
+        if entry == "*" {
+            return true;
+        }
+        if let (Some(ip), Some((net, bits))) = (ip, entry.split_once('/')) {
+            if let (Ok(net), Ok(bits)) = (net.parse::<IpAddr>(), bits.parse::<u32>()) {
+                if cidr_contains(net, bits, ip) {
+                    return true;
+                }
             }
+            continue;
+        }
+        let (name, entry_port) = match entry.rsplit_once(':') {
+            Some((h, p)) if !h.contains(':') => (h.to_string(), p.parse::<u16>().ok()),
+            _ => (entry.clone(), None),
+        };
+        if entry_port.is_some() && entry_port != port {
+            continue;
+        }
+        let name = name.trim_start_matches('*');
+        if let Some(domain) = name.strip_prefix('.') {
+            if host.ends_with(&format!(".{domain}")) {
+                return true;
+            }
+        } else if host == name || host.ends_with(&format!(".{name}")) {
+            return true;
         }
     }
-    (rule, None)
+    false
 }
 
-fn parse_cidr(rule: &str) -> Option<(IpAddr, u8)> {
-    match rule.split_once('/') {
-        Some((ip, bits)) => Some((ip.parse().ok()?, bits.parse().ok()?)),
-        None => {
-            let ip: IpAddr = rule.parse().ok()?;
-            Some((ip, if ip.is_ipv4() { 32 } else { 128 }))
-        }
-    }
-}
-
-fn cidr_contains(net: IpAddr, bits: u8, ip: IpAddr) -> bool {
+fn cidr_contains(net: IpAddr, bits: u32, ip: IpAddr) -> bool {
     match (net, ip) {
         (IpAddr::V4(n), IpAddr::V4(i)) if bits <= 32 => {
             let mask = if bits == 0 {
@@ -683,7 +681,7 @@ mod tests {
         ProxyEnv {
             http: Some(url::Url::parse("http://proxy.example:3128").unwrap()),
             https: Some(url::Url::parse("http://proxy.example:3128").unwrap()),
-            no_proxy: no_proxy.iter().map(|s| s.to_string()).collect(),
+            no_proxy: no_proxy.join(","),
         }
     }
 
@@ -692,7 +690,8 @@ mod tests {
         let e = env(&[".corp.example", "internal.example:8443", "10.0.0.0/8"]);
         assert!(e.proxy_for("https", "mirror.example", 443).is_some());
         assert!(e.proxy_for("https", "git.corp.example", 443).is_none());
-        assert!(e.proxy_for("https", "corp.example", 443).is_none());
+        // A leading dot covers subdomains only, as in Go.
+        assert!(e.proxy_for("https", "corp.example", 443).is_some());
         assert!(e.proxy_for("https", "internal.example", 8443).is_none());
         assert!(e.proxy_for("https", "internal.example", 443).is_some());
         assert!(e.proxy_for("http", "10.1.2.3", 80).is_none());
