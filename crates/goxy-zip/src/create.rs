@@ -6,9 +6,10 @@ use flate2::{Compress, Compression, FlushCompress, Status};
 
 use crate::error::{ZipError, ZipErrorKind};
 use crate::gomod::{go_lang_at_least_1_24, root_go_lang};
-use crate::h1::hash1;
+use crate::h1::{hash1, hash1_from_digests};
 use crate::modrules::{check_module_version, path_clean, CollisionChecker};
 use crate::{MAX_GO_MOD, MAX_LICENSE, MAX_ZIP_FILE};
+use sha2::Digest as _;
 
 /// What kind of file a [`SourceFile`] is (its Lstat mode).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +51,149 @@ pub struct CreatedZip {
     pub h1: String,
     /// Files left out and why, in input order.
     pub omitted: Vec<(String, OmitReason)>,
+}
+
+/// A file known by name, kind and size before its content is read (see [`select_files`]).
+#[derive(Debug, Clone, Copy)]
+pub struct FileMeta<'a> {
+    pub path: &'a str,
+    pub kind: FileKind,
+    /// Content length in bytes (ignored unless `kind` is `Regular`).
+    pub size: u64,
+}
+
+/// The content-dependent part of a zip entry — SHA-256 for the h1, CRC-32 and
+/// deflated bytes — computed once and reusable for every entry with the same
+/// content (a later version of the module, another path).
+#[derive(Clone)]
+pub struct PreparedContent {
+    size: u64,
+    sha256: [u8; 32],
+    crc32: u32,
+    deflated: Vec<u8>,
+}
+
+impl std::fmt::Debug for PreparedContent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "PreparedContent({} bytes, sha256 {})",
+            self.size,
+            hex::encode(self.sha256)
+        )
+    }
+}
+
+impl PreparedContent {
+    /// Hashes and deflates `data`.
+    pub fn new(data: &[u8]) -> Result<Self, ZipError> {
+        let mut compressor = Compress::new(Compression::default(), false);
+        let mut deflated = Vec::new();
+        deflate_into(&mut compressor, data, &mut deflated)?;
+        deflated.shrink_to_fit();
+        Ok(PreparedContent {
+            size: data.len() as u64,
+            sha256: sha2::Sha256::digest(data).into(),
+            crc32: crc32fast::hash(data),
+            deflated,
+        })
+    }
+
+    /// Length of the original content.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Bytes this value holds (for cache accounting).
+    pub fn weight(&self) -> usize {
+        self.deflated.capacity() + std::mem::size_of::<Self>()
+    }
+}
+
+/// A file of a module tree whose content, if regular, is already prepared.
+#[derive(Debug, Clone, Copy)]
+pub struct PreparedFile<'a> {
+    pub path: &'a str,
+    pub kind: FileKind,
+    /// Required for regular files; ignored otherwise.
+    pub content: Option<&'a PreparedContent>,
+}
+
+/// x/mod `checkFiles` for a tree known by metadata only: the indices of the
+/// files that go into the zip, or the error that makes the whole zip invalid.
+/// `root_go_mod` is the content of the list's root `go.mod` (it selects the
+/// vendor rule); it is ignored when the list has no regular root `go.mod`.
+/// Reading only the selected files' content is the point: vendored and
+/// nested-module files are never read.
+pub fn select_files(
+    files: &[FileMeta<'_>],
+    root_go_mod: Option<&[u8]>,
+) -> Result<Vec<usize>, ZipError> {
+    let (checked, valid) = check_meta_indexed(files, root_go_mod);
+    match checked.err() {
+        Some(e) => Err(e),
+        None => Ok(valid),
+    }
+}
+
+/// [`create_zip`] for files whose content was prepared with
+/// [`PreparedContent::new`]: the same checks, the same h1, entries written
+/// from the prepared bytes without hashing or compressing again. A regular
+/// file without content is an error.
+pub fn create_zip_prepared(
+    module_path: &str,
+    version: &str,
+    files: &[PreparedFile<'_>],
+    root_go_mod: Option<&[u8]>,
+) -> Result<CreatedZip, ZipError> {
+    create_prepared_inner(module_path, version, files, root_go_mod)
+        .map_err(|e| e.with_module(module_path, version))
+}
+
+fn create_prepared_inner(
+    module_path: &str,
+    version: &str,
+    files: &[PreparedFile<'_>],
+    root_go_mod: Option<&[u8]>,
+) -> Result<CreatedZip, ZipError> {
+    check_module_version(module_path, version)?;
+    let metas: Vec<FileMeta<'_>> = files
+        .iter()
+        .map(|f| FileMeta {
+            path: f.path,
+            kind: f.kind,
+            size: f.content.map_or(0, PreparedContent::size),
+        })
+        .collect();
+    let (checked, valid) = check_meta_indexed(&metas, root_go_mod);
+    if let Some(e) = checked.err() {
+        return Err(e);
+    }
+    let prefix = format!("{module_path}@{version}/");
+    let mut entries: Vec<(String, Entry<'_>)> = Vec::with_capacity(valid.len());
+    for &i in &valid {
+        let Some(f) = files.get(i) else { continue };
+        let Some(content) = f.content else {
+            return Err(ZipError::new(
+                ZipErrorKind::InvalidContent,
+                "regular file given without its content",
+            )
+            .with_entry(f.path));
+        };
+        entries.push((format!("{prefix}{}", f.path), Entry::Prepared(content)));
+    }
+    let h1 = hash1_from_digests(
+        entries
+            .iter()
+            .map(|(name, e)| (name.clone(), e.hex_sha256()))
+            .collect(),
+    )?;
+    let zip = write_zip(entries.iter().map(|(n, e)| (n.as_str(), *e)))?;
+    Ok(CreatedZip {
+        zip,
+        h1,
+        omitted: checked.omitted,
+    })
 }
 
 /// Builds the module zip for `module_path@version` from `files`, applying
@@ -134,7 +278,7 @@ fn create_inner(
         names
             .iter()
             .map(String::as_str)
-            .zip(valid.iter().map(|f| f.data)),
+            .zip(valid.iter().map(|f| Entry::Raw(f.data))),
     )?;
     Ok(CreatedZip {
         zip,
@@ -145,6 +289,28 @@ fn create_inner(
 
 /// x/mod `checkFiles`; also returns the indices of the valid files.
 fn check_files_indexed(files: &[SourceFile<'_>]) -> (CheckedFiles, Vec<usize>) {
+    let metas: Vec<FileMeta<'_>> = files
+        .iter()
+        .map(|f| FileMeta {
+            path: f.path,
+            kind: f.kind,
+            size: f.data.len() as u64,
+        })
+        .collect();
+    // The last regular root go.mod wins, as in x/mod's pre-pass.
+    let root_go_mod = files
+        .iter()
+        .rev()
+        .find(|f| f.path == "go.mod" && f.kind == FileKind::Regular)
+        .map(|f| f.data);
+    check_meta_indexed(&metas, root_go_mod)
+}
+
+/// x/mod `checkFiles` over metadata; `root_go_mod` is the root go.mod's content.
+fn check_meta_indexed(
+    files: &[FileMeta<'_>],
+    root_go_mod: Option<&[u8]>,
+) -> (CheckedFiles, Vec<usize>) {
     // Pre-pass: directories holding a regular go.mod (any case) are module
     // boundaries; the root go.mod's go version selects the vendor rule.
     let mut have_go_mod: HashSet<&str> = HashSet::new();
@@ -154,7 +320,7 @@ fn check_files_indexed(files: &[SourceFile<'_>]) -> (CheckedFiles, Vec<usize>) {
         if base.eq_ignore_ascii_case("go.mod") && f.kind == FileKind::Regular {
             have_go_mod.insert(dir);
             if base == "go.mod" && dir.is_empty() {
-                go_1_24 = go_lang_at_least_1_24(&root_go_lang(f.data));
+                go_1_24 = root_go_mod.is_some_and(|d| go_lang_at_least_1_24(&root_go_lang(d)));
             }
         }
     }
@@ -222,7 +388,7 @@ fn check_files_indexed(files: &[SourceFile<'_>]) -> (CheckedFiles, Vec<usize>) {
             omit(OmitReason::NotRegular);
             continue;
         } else {
-            let size = f.data.len() as u64;
+            let size = f.size;
             if size <= remaining {
                 remaining -= size;
             } else if out.size_error.is_none() {
@@ -313,22 +479,44 @@ fn deflate_into(compressor: &mut Compress, data: &[u8], out: &mut Vec<u8>) -> Re
     }
 }
 
+/// The content of one zip entry: raw bytes, or bytes already hashed and deflated.
+#[derive(Clone, Copy)]
+enum Entry<'a> {
+    Raw(&'a [u8]),
+    Prepared(&'a PreparedContent),
+}
+
+impl Entry<'_> {
+    fn hex_sha256(&self) -> String {
+        match self {
+            Entry::Raw(data) => crate::h1::hex_sha256(data),
+            Entry::Prepared(p) => hex::encode(p.sha256),
+        }
+    }
+}
+
 /// Writes file entries (deflate, zero timestamps, sizes in the local header,
 /// no data descriptors, no directory entries), like x/mod `Create` content-wise.
-fn write_zip<'a>(files: impl Iterator<Item = (&'a str, &'a [u8])>) -> Result<Vec<u8>, ZipError> {
+fn write_zip<'a>(files: impl Iterator<Item = (&'a str, Entry<'a>)>) -> Result<Vec<u8>, ZipError> {
     let mut out: Vec<u8> = Vec::new();
     let mut central: Vec<u8> = Vec::new();
     let mut count: u64 = 0;
     // One compressor, reset per entry: its state is large to allocate.
     let mut compressor = Compress::new(Compression::default(), false);
     let mut compressed = Vec::new();
-    for (name, data) in files {
-        deflate_into(&mut compressor, data, &mut compressed).map_err(|e| e.with_entry(name))?;
-        let crc = crc32fast::hash(data);
+    for (name, entry) in files {
+        let (deflated, crc, size): (&[u8], u32, u64) = match entry {
+            Entry::Raw(data) => {
+                deflate_into(&mut compressor, data, &mut compressed)
+                    .map_err(|e| e.with_entry(name))?;
+                (&compressed, crc32fast::hash(data), data.len() as u64)
+            }
+            Entry::Prepared(p) => (&p.deflated, p.crc32, p.size),
+        };
         // Sizes are bounded by MAX_ZIP_FILE (500 MiB), so they fit 32 bits; so do offsets.
         let (Ok(csize), Ok(usize_), Ok(offset), Ok(name_len)) = (
-            u32::try_from(compressed.len()),
-            u32::try_from(data.len()),
+            u32::try_from(deflated.len()),
+            u32::try_from(size),
             u32::try_from(out.len()),
             u16::try_from(name.len()),
         ) else {
@@ -350,7 +538,7 @@ fn write_zip<'a>(files: impl Iterator<Item = (&'a str, &'a [u8])>) -> Result<Vec
         out.extend_from_slice(&name_len.to_le_bytes());
         out.extend_from_slice(&0u16.to_le_bytes()); // extra
         out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(&compressed);
+        out.extend_from_slice(deflated);
 
         central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
         central.extend_from_slice(&20u16.to_le_bytes()); // made by: MS-DOS, 2.0 (as Go's Create)

@@ -2,7 +2,9 @@
 //!
 //! * [`hash1`], [`hash_go_mod`], [`synthesized_go_mod`]: the `h1:` dirhash.
 //! * [`check_zip`]: validation of an untrusted module zip, bounded in memory and time.
-//! * [`create_zip`]: a module zip from a file list, by x/mod `zip.Create` rules.
+//! * [`create_zip`]: a module zip from a file list, by x/mod `zip.Create` rules;
+//!   [`select_files`], [`PreparedContent`] and [`create_zip_prepared`] do the
+//!   same in steps, so content hashed and deflated once is reused across versions.
 //! * [`go_mod_module_path`], [`go_mod_go_version`], [`go_mod_retractions`]: lax go.mod reading.
 
 mod check;
@@ -17,7 +19,8 @@ mod reader;
 
 pub use check::{check_zip, CheckedZip};
 pub use create::{
-    check_files, create_zip, CheckedFiles, CreatedZip, FileKind, OmitReason, SourceFile,
+    check_files, create_zip, create_zip_prepared, select_files, CheckedFiles, CreatedZip, FileKind,
+    FileMeta, OmitReason, PreparedContent, PreparedFile, SourceFile,
 };
 pub use error::{ZipError, ZipErrorKind};
 pub use fold::str_to_fold;

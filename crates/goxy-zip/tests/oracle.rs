@@ -248,6 +248,7 @@ fn random_trees_agree_with_xmod_create_from_dir() {
         );
         let (files, _) = walk_dir(&tree);
         let ours = create_zip("example.com/m", "v1.0.0", &files);
+        common::assert_prepared_agrees("example.com/m", "v1.0.0", &files);
         let names: Vec<&str> = tree.iter().map(|(p, _)| p.as_str()).collect();
         match (&go, &ours) {
             (Ok(go_h1), Ok(created)) => {

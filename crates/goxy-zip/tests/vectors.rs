@@ -47,6 +47,7 @@ fn assert_create(name: &str, t: &Txtar, files: &[SourceFile<'_>]) {
     let path = t.get("path").unwrap();
     let version = t.get("version").unwrap();
     let got = create_zip(path, version, files);
+    common::assert_prepared_agrees(path, version, files);
     match (t.get("hash"), t.get("wantErr")) {
         (Some(hash), _) => {
             let created = got.unwrap_or_else(|e| panic!("{name}: unexpected error {e}"));

@@ -296,3 +296,62 @@ pub fn walk_dir<'a>(files: &'a [(String, Vec<u8>)]) -> (Vec<SourceFile<'a>>, Vec
 fn walk_key(p: &str) -> Vec<&str> {
     p.split('/').collect()
 }
+
+/// `create_zip_prepared` (content hashed and deflated beforehand) must agree
+/// with `create_zip` on everything: zip bytes, h1, omissions, error text; and
+/// `select_files` must pick exactly the files that reach the zip.
+pub fn assert_prepared_agrees(module: &str, version: &str, files: &[SourceFile<'_>]) {
+    use goxy_zip::{
+        create_zip, create_zip_prepared, select_files, FileMeta, PreparedContent, PreparedFile,
+    };
+    let direct = create_zip(module, version, files);
+    let prepared: Vec<Option<PreparedContent>> = files
+        .iter()
+        .map(|f| (f.kind == FileKind::Regular).then(|| PreparedContent::new(f.data).unwrap()))
+        .collect();
+    let pfiles: Vec<PreparedFile<'_>> = files
+        .iter()
+        .zip(&prepared)
+        .map(|(f, p)| PreparedFile {
+            path: f.path,
+            kind: f.kind,
+            content: p.as_ref(),
+        })
+        .collect();
+    let root = files
+        .iter()
+        .rev()
+        .find(|f| f.path == "go.mod" && f.kind == FileKind::Regular)
+        .map(|f| f.data);
+    let via_prepared = create_zip_prepared(module, version, &pfiles, root);
+    let metas: Vec<FileMeta<'_>> = files
+        .iter()
+        .map(|f| FileMeta {
+            path: f.path,
+            kind: f.kind,
+            size: f.data.len() as u64,
+        })
+        .collect();
+    let selected = select_files(&metas, root);
+    match (&direct, &via_prepared) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a.h1, b.h1, "h1");
+            assert_eq!(a.zip, b.zip, "zip bytes");
+            assert_eq!(a.omitted, b.omitted, "omitted");
+            let selected = selected.expect("select_files fails where create_zip succeeds");
+            let omitted: BTreeSet<&str> = a.omitted.iter().map(|(p, _)| p.as_str()).collect();
+            let expect: Vec<usize> = (0..files.len())
+                .filter(|&i| !omitted.contains(files[i].path))
+                .collect();
+            assert_eq!(selected, expect, "selected files");
+        }
+        (Err(a), Err(b)) => {
+            assert_eq!(a.to_string(), b.to_string(), "error");
+            // Module/version errors come from create only; file errors from select_files too.
+            if let Err(s) = &selected {
+                assert_eq!(s.kind(), a.kind());
+            }
+        }
+        _ => panic!("create_zip {direct:?} vs create_zip_prepared {via_prepared:?}"),
+    }
+}
