@@ -2,7 +2,8 @@
 //! repository — the direct-mode rules of cmd/go's `codeRepo` (protocol.md
 //! §1.3, §1.7, §1.12–§1.14, §2.8, §4, §5.4–§5.6).
 
-use crate::gitcmd::{is_hex, CommitInfo, GitRepo, Refs};
+use crate::gitcmd::{is_hex, CommitInfo, GitRepo, Refs, TreeEntry};
+use crate::reuse::{EntryIndex, ZipReuse};
 use crate::zipbuild::{self, FileKind, SourceFile, MAX_GO_MOD, MAX_ZIP_FILE};
 use crate::{gomod, modpath, semver, DirectError};
 use std::cmp::Ordering;
@@ -19,6 +20,8 @@ pub struct CodeRepo {
     pub path_major: String,
     pub pseudo_major: String,
     pub refs: Refs,
+    /// Prepared entries of earlier zips; None builds every zip with `git archive`.
+    pub reuse: Option<ZipReuse>,
 }
 
 fn has_path_prefix(s: &str, prefix: &str) -> bool {
@@ -71,6 +74,7 @@ impl CodeRepo {
         subdir: &str,
         mod_path: &str,
         refs: Refs,
+        reuse: Option<ZipReuse>,
     ) -> Result<Self, DirectError> {
         if !has_path_prefix(mod_path, code_root) {
             return Err(DirectError::NotFound(format!(
@@ -104,6 +108,7 @@ impl CodeRepo {
             path_major,
             pseudo_major,
             refs,
+            reuse,
         })
     }
 
@@ -706,8 +711,19 @@ impl CodeRepo {
         if modpath::is_pseudo_version(version) {
             self.stat(version).await?;
         }
-        let (commit, subdir, _) = self.find_dir(version).await?;
+        let (commit, subdir, root_go_mod) = self.find_dir(version).await?;
         let t0 = std::time::Instant::now();
+        let from_tree = match &self.reuse {
+            Some(reuse) => {
+                self.zip_from_tree(reuse, version, &commit, &subdir, root_go_mod)
+                    .await?
+            }
+            None => None,
+        };
+        if let Some(built) = from_tree {
+            tracing::debug!(target: "goxy_git", total_ms = t0.elapsed().as_millis() as u64, "built zip from the tree");
+            return Ok(built);
+        }
         let archive = self.git.archive(&commit, &subdir, MAX_ZIP_FILE).await?;
         let t_archive = t0.elapsed();
         let license = if subdir.is_empty() {
@@ -735,6 +751,92 @@ impl CodeRepo {
         .map_err(|e| DirectError::Io(format!("zip task: {e}")))?;
         tracing::debug!(target: "goxy_git", archive_ms = t_archive.as_millis() as u64, total_ms = t0.elapsed().as_millis() as u64, "built zip");
         built
+    }
+
+    /// The module zip built from the tree listing and blob contents, reusing
+    /// the prepared entries of the previous zip of this module for every
+    /// unchanged blob. None when a `.gitattributes` file could change what
+    /// `git archive` writes (eol, ident, encoding): that tree takes the archive path.
+    async fn zip_from_tree(
+        &self,
+        reuse: &ZipReuse,
+        version: &str,
+        commit: &str,
+        subdir: &str,
+        root_go_mod: Option<Vec<u8>>,
+    ) -> Result<Option<zipbuild::BuiltZip>, DirectError> {
+        // The module directory, every .gitattributes that applies to it, and the root LICENSE.
+        let mut paths: Vec<String> = Vec::new();
+        if !subdir.is_empty() {
+            paths.push(subdir.to_string());
+            paths.push(".gitattributes".into());
+            let mut ancestor = String::new();
+            for part in subdir.split('/') {
+                ancestor = join(&ancestor, part);
+                paths.push(format!("{ancestor}/.gitattributes"));
+            }
+            paths.push("LICENSE".into());
+        }
+        let path_refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+        let entries = self.git.ls_tree(commit, &path_refs).await?;
+        let is_attributes = |e: &TreeEntry| {
+            e.path.rsplit(|&c| c == b'/').next() == Some(b".gitattributes".as_slice())
+        };
+        if entries.iter().any(is_attributes) {
+            return Ok(None);
+        }
+        let plan = TreePlan::new(&entries, subdir, commit)?;
+        let selected = {
+            let metas: Vec<goxy_zip::FileMeta<'_>> = plan
+                .files
+                .iter()
+                .map(|f| goxy_zip::FileMeta {
+                    path: &f.name,
+                    kind: f.kind,
+                    size: f.size,
+                })
+                .collect();
+            // On error nothing is read: the full check below reports it with module and version.
+            goxy_zip::select_files(&metas, root_go_mod.as_deref()).unwrap_or_default()
+        };
+        let previous = reuse.get(&self.git.url, subdir);
+        let mut wanted: Vec<&str> = selected
+            .iter()
+            .filter_map(|&i| plan.files.get(i))
+            .map(|f| f.oid.as_str())
+            .filter(|oid| {
+                previous
+                    .as_ref()
+                    .is_none_or(|p| !p.by_oid.contains_key(*oid))
+            })
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let wanted_bytes: u64 = plan
+            .files
+            .iter()
+            .filter(|f| wanted.binary_search(&f.oid.as_str()).is_ok())
+            .map(|f| f.size)
+            .sum();
+        let blobs = self.git.read_blobs(&wanted, wanted_bytes).await?;
+        let reused = selected.len().saturating_sub(wanted.len());
+        reuse.count(wanted.len() as u64, reused as u64);
+        let (mod_path, version_s) = (self.mod_path.clone(), version.to_string());
+        // Hashing, deflating and writing are CPU work: keep them off the async workers.
+        let (built, index) = tokio::task::spawn_blocking(move || {
+            plan.build(
+                &mod_path,
+                &version_s,
+                &selected,
+                previous,
+                blobs,
+                root_go_mod,
+            )
+        })
+        .await
+        .map_err(|e| DirectError::Io(format!("zip task: {e}")))??;
+        reuse.put(&self.git.url, subdir, index);
+        Ok(Some(built))
     }
 }
 
@@ -801,4 +903,215 @@ fn read_archive(bytes: &[u8], subdir: &str) -> Result<Vec<SourceFile>, DirectErr
         });
     }
     Ok(files)
+}
+
+/// One file of the module as the tree lists it.
+struct PlannedFile {
+    name: String,
+    kind: goxy_zip::FileKind,
+    oid: String,
+    size: u64,
+}
+
+/// The module's files from `git ls-tree`, named relative to the module
+/// directory, exactly as `git archive` would hand them to the zip rules.
+struct TreePlan {
+    files: Vec<PlannedFile>,
+}
+
+impl TreePlan {
+    fn new(entries: &[TreeEntry], subdir: &str, commit: &str) -> Result<Self, DirectError> {
+        let prefix: Vec<u8> = if subdir.is_empty() {
+            Vec::new()
+        } else {
+            format!("{subdir}/").into_bytes()
+        };
+        let mut matched = subdir.is_empty();
+        let mut files = Vec::new();
+        let mut root_license: Option<&TreeEntry> = None;
+        let mut total: u64 = 0;
+        for e in entries {
+            let blob_mode = matches!(e.mode & 0o170000, 0o100000 | 0o120000);
+            if !subdir.is_empty() && e.path == b"LICENSE" {
+                if blob_mode {
+                    root_license = Some(e);
+                }
+                continue;
+            }
+            if e.path == subdir.as_bytes() {
+                matched = true;
+            }
+            let Some(name) = e.path.strip_prefix(prefix.as_slice()) else {
+                continue;
+            };
+            matched = true;
+            // Gitlinks become directory entries in `git archive`: never files.
+            let kind = match e.mode & 0o170000 {
+                0o100000 => goxy_zip::FileKind::Regular,
+                0o120000 => goxy_zip::FileKind::Symlink,
+                _ => continue,
+            };
+            if kind == goxy_zip::FileKind::Regular {
+                total = total.saturating_add(e.size);
+            }
+            // Lossy like the archive path: U+FFFD still fails CheckFilePath.
+            files.push(PlannedFile {
+                name: String::from_utf8_lossy(name).into_owned(),
+                kind,
+                oid: e.oid.clone(),
+                size: e.size,
+            });
+        }
+        if !matched {
+            return Err(DirectError::NotFound(format!(
+                "directory {subdir:?} does not exist at {commit}"
+            )));
+        }
+        // The same memory bound as the archive path, on the unfiltered tree.
+        if total > 2 * MAX_ZIP_FILE {
+            return Err(DirectError::Invalid("module source tree too large".into()));
+        }
+        if let Some(license) = root_license {
+            if !files.iter().any(|f| f.name == "LICENSE") {
+                if license.size > MAX_GO_MOD {
+                    return Err(DirectError::Invalid(format!(
+                        "LICENSE at {commit} is larger than {MAX_GO_MOD} bytes"
+                    )));
+                }
+                // cmd/go reads the root LICENSE as a blob, so a symlink contributes its target text.
+                files.push(PlannedFile {
+                    name: "LICENSE".into(),
+                    kind: goxy_zip::FileKind::Regular,
+                    oid: license.oid.clone(),
+                    size: license.size,
+                });
+            }
+        }
+        Ok(TreePlan { files })
+    }
+
+    /// Prepares the blobs read now, reuses the rest, writes the zip and
+    /// returns it with the index of every entry it holds.
+    fn build(
+        self,
+        mod_path: &str,
+        version: &str,
+        selected: &[usize],
+        previous: Option<Arc<EntryIndex>>,
+        blobs: Vec<(String, Vec<u8>)>,
+        root_go_mod: Option<Vec<u8>>,
+    ) -> Result<(zipbuild::BuiltZip, EntryIndex), DirectError> {
+        let mut index = EntryIndex::default();
+        let sizes: HashMap<&str, u64> = self
+            .files
+            .iter()
+            .map(|f| (f.oid.as_str(), f.size))
+            .collect();
+        for (oid, data) in &blobs {
+            let expected = sizes.get(oid.as_str()).copied();
+            if expected != Some(data.len() as u64) {
+                return Err(DirectError::Git(format!(
+                    "blob {oid} has {} bytes, the tree says {expected:?}",
+                    data.len()
+                )));
+            }
+        }
+        let prepared = prepare_all(&blobs)?;
+        for ((oid, _), p) in blobs.iter().zip(prepared) {
+            index.by_oid.insert(oid.clone(), Arc::new(p));
+        }
+        for &i in selected {
+            let Some(f) = self.files.get(i) else { continue };
+            if index.by_oid.contains_key(&f.oid) {
+                continue;
+            }
+            let reused = previous
+                .as_ref()
+                .and_then(|p| p.by_oid.get(&f.oid))
+                .cloned();
+            match reused {
+                Some(p) => {
+                    index.by_oid.insert(f.oid.clone(), p);
+                }
+                None => {
+                    return Err(DirectError::Git(format!(
+                        "blob {} of {} was not read",
+                        f.oid, f.name
+                    )))
+                }
+            }
+        }
+        let files: Vec<goxy_zip::PreparedFile<'_>> = self
+            .files
+            .iter()
+            .map(|f| goxy_zip::PreparedFile {
+                path: &f.name,
+                kind: f.kind,
+                content: index.by_oid.get(&f.oid).map(|p| p.as_ref()),
+            })
+            .collect();
+        let created =
+            goxy_zip::create_zip_prepared(mod_path, version, &files, root_go_mod.as_deref())
+                .map_err(|e| DirectError::Invalid(format!("create zip: {e}")))?;
+        Ok((
+            zipbuild::BuiltZip {
+                bytes: created.zip,
+                h1: created.h1,
+            },
+            index,
+        ))
+    }
+}
+
+/// Hashes and deflates blobs, on every core when there is enough to share.
+fn prepare_all(blobs: &[(String, Vec<u8>)]) -> Result<Vec<goxy_zip::PreparedContent>, DirectError> {
+    let prepare =
+        |chunk: &[(String, Vec<u8>)]| -> Result<Vec<goxy_zip::PreparedContent>, DirectError> {
+            chunk
+                .iter()
+                .map(|(oid, data)| {
+                    goxy_zip::PreparedContent::new(data)
+                        .map_err(|e| DirectError::Invalid(format!("blob {oid}: {e}")))
+                })
+                .collect()
+        };
+    let total: usize = blobs.iter().map(|(_, d)| d.len()).sum();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if threads < 2 || total < (1 << 20) {
+        return prepare(blobs);
+    }
+    // Contiguous chunks of about equal bytes keep the output in input order.
+    let per = total / threads + 1;
+    let mut chunks: Vec<&[(String, Vec<u8>)]> = Vec::new();
+    let (mut start, mut acc) = (0, 0);
+    for (i, (_, d)) in blobs.iter().enumerate() {
+        acc += d.len();
+        if acc >= per {
+            chunks.push(&blobs[start..=i]);
+            start = i + 1;
+            acc = 0;
+        }
+    }
+    chunks.push(&blobs[start..]);
+    let results: Vec<Result<Vec<goxy_zip::PreparedContent>, DirectError>> =
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = chunks
+                .iter()
+                .map(|chunk| scope.spawn(move || prepare(chunk)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(DirectError::Io("zip worker panicked".into())))
+                })
+                .collect()
+        });
+    let mut out = Vec::with_capacity(blobs.len());
+    for r in results {
+        out.extend(r?);
+    }
+    Ok(out)
 }

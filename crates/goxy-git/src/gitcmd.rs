@@ -68,6 +68,7 @@ pub struct CommitInfo {
 #[derive(Default)]
 struct SyncState {
     refs: Option<Refs>,
+    /// When the remote was asked for the refs of the last sync (its `ls-remote` began).
     synced_at: Option<Instant>,
 }
 
@@ -85,6 +86,8 @@ pub struct GitRepo {
     /// curl resolve pin (`host:port:addr`) from the latest egress check.
     pin: std::sync::Mutex<Option<String>>,
     init: tokio::sync::OnceCell<()>,
+    /// Set while a background completion of a shallow cache runs.
+    pub completing: std::sync::atomic::AtomicBool,
 }
 
 pub fn is_hex(s: &str) -> bool {
@@ -95,13 +98,17 @@ pub fn is_hex(s: &str) -> bool {
 
 fn scrub(url: &str, text: &str) -> String {
     // Keep error text short and free of anything credential-shaped.
+    // ssh's "@@@" warning banners are dropped, and a long text keeps its end:
+    // ssh and git print the decisive line ("Host key verification failed.") last.
     let t: String = text
         .lines()
         .filter(|l| !l.to_ascii_lowercase().contains("authorization"))
+        .filter(|l| !l.trim_start().starts_with('@'))
         .collect::<Vec<_>>()
         .join("; ");
     let t = t.replace(url, "<repo>");
-    t.chars().take(600).collect()
+    let n = t.chars().count();
+    t.chars().skip(n.saturating_sub(600)).collect()
 }
 
 impl GitRepo {
@@ -117,6 +124,7 @@ impl GitRepo {
             last: std::sync::Mutex::new(SyncState::default()),
             pin: std::sync::Mutex::new(None),
             init: tokio::sync::OnceCell::new(),
+            completing: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -146,17 +154,24 @@ impl GitRepo {
             .env("GIT_ALLOW_PROTOCOL", &self.net.allow_protocol)
             .env("LC_ALL", "C")
             .env("TZ", "UTC");
-        // Host keys are always checked; the known_hosts file is the configured one
-        // (else ssh's default under goxy's private HOME).
-        let quote = |p: &Path| format!("'{}'", p.display().to_string().replace('\'', ""));
-        let mut ssh =
-            "ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes -o ProxyCommand=none"
-                .to_string();
-        if let Some(kh) = &self.net.ssh_known_hosts {
-            ssh.push_str(&format!(" -o UserKnownHostsFile={}", quote(kh)));
-        }
-        if let Some(key) = &self.net.ssh_key {
-            ssh.push_str(&format!(" -o IdentitiesOnly=yes -i {}", quote(key)));
+        // Host keys are always checked; the known_hosts file is the configured one,
+        // else one under goxy's private HOME. ssh takes `~` from the passwd entry,
+        // not $HOME, so both defaults are explicit: without them ssh would read the
+        // service user's own ~/.ssh/known_hosts and offer its ~/.ssh/id_* keys.
+        let quote = |p: &Path| format!("'{}'", p.display().to_string().replace('\'', "'\\''"));
+        let mut ssh = "ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes \
+                       -o ProxyCommand=none -o IdentityAgent=none -o IdentitiesOnly=yes"
+            .to_string();
+        let default_known_hosts = self.home.join(".ssh").join("known_hosts");
+        let known_hosts = self
+            .net
+            .ssh_known_hosts
+            .as_deref()
+            .unwrap_or(&default_known_hosts);
+        ssh.push_str(&format!(" -o UserKnownHostsFile={}", quote(known_hosts)));
+        match &self.net.ssh_key {
+            Some(key) => ssh.push_str(&format!(" -i {}", quote(key))),
+            None => ssh.push_str(" -o IdentityFile=none"),
         }
         cmd.env("GIT_SSH_COMMAND", ssh);
         // Secrets travel in GIT_CONFIG_* variables: never in argv, never on disk.
@@ -228,9 +243,39 @@ impl GitRepo {
         args: &[&str],
         limit: u64,
     ) -> Result<Vec<u8>, GitFailure> {
+        self.run_full(git_dir, args, None, limit).await
+    }
+
+    /// Runs git with `input` on its standard input.
+    async fn run_with_input(
+        &self,
+        args: &[&str],
+        input: Vec<u8>,
+        limit: u64,
+    ) -> Result<Vec<u8>, GitFailure> {
+        self.run_full(&self.dir, args, Some(input), limit).await
+    }
+
+    async fn run_full(
+        &self,
+        git_dir: &Path,
+        args: &[&str],
+        input: Option<Vec<u8>>,
+        limit: u64,
+    ) -> Result<Vec<u8>, GitFailure> {
         let mut cmd = self.command(git_dir);
         cmd.args(args);
+        if input.is_some() {
+            cmd.stdin(Stdio::piped());
+        }
         let mut child = cmd.spawn().map_err(|e| GitFailure::Spawn(e.to_string()))?;
+        // Written from its own task so a large input never blocks reading the output.
+        if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt as _;
+                let _ = stdin.write_all(&input).await;
+            });
+        }
         let mut stdout = child
             .stdout
             .take()
@@ -386,22 +431,29 @@ impl GitRepo {
         Ok(refs)
     }
 
-    /// Which of `hashes` are missing from the local object store.
+    /// Is any of the commits `hashes` missing from the local object store?
+    /// One `cat-file --batch-check` for all of them, however many refs there are.
     async fn missing(&self, hashes: &[&String]) -> Result<bool, DirectError> {
-        for h in hashes {
-            let spec = format!("{h}^{{commit}}");
-            if self
-                .run(
-                    &["rev-parse", "--verify", "-q", "--end-of-options", &spec],
-                    1 << 10,
-                )
-                .await
-                .is_err()
-            {
-                return Ok(true);
-            }
+        if hashes.is_empty() {
+            return Ok(false);
         }
-        Ok(false)
+        let mut input = Vec::with_capacity(hashes.len() * 41);
+        for h in hashes {
+            input.extend_from_slice(h.as_bytes());
+            input.push(b'\n');
+        }
+        let out = self
+            .run_with_input(
+                &["cat-file", "--batch-check=%(objecttype)"],
+                input,
+                64 << 20,
+            )
+            .await
+            .map_err(|e| DirectError::Git(format!("git cat-file --batch-check: {e}")))?;
+        // Present commits print "commit"; absent ones "<id> missing". Tags are peeled ids.
+        Ok(String::from_utf8_lossy(&out)
+            .lines()
+            .any(|l| l.trim() != "commit"))
     }
 
     /// Brings the cache up to date with the remote: `ls-remote`, then an
@@ -413,11 +465,14 @@ impl GitRepo {
         let _guard = self.sync.lock().await;
         if let Ok(last) = self.last.lock() {
             if let (Some(refs), Some(at)) = (&last.refs, last.synced_at) {
+                // Shared only if its remote view was taken after this caller asked.
                 if at >= asked_at {
                     return Ok(refs.clone());
                 }
             }
         }
+        // A caller that asks after this point must not take this sync's view as fresh.
+        let viewed_at = Instant::now();
         let refs = self.ls_remote().await?;
         let mut tips: Vec<&String> = refs.values().collect();
         tips.sort();
@@ -450,7 +505,7 @@ impl GitRepo {
         }
         if let Ok(mut last) = self.last.lock() {
             last.refs = Some(refs.clone());
-            last.synced_at = Some(Instant::now());
+            last.synced_at = Some(viewed_at);
         }
         Ok(refs)
     }
@@ -680,6 +735,62 @@ impl GitRepo {
         }
     }
 
+    /// `git ls-tree -r -l` of `commit`, limited to `paths` (literal) when given.
+    pub async fn ls_tree(
+        &self,
+        commit: &str,
+        paths: &[&str],
+    ) -> Result<Vec<TreeEntry>, DirectError> {
+        let mut args = vec![
+            "--literal-pathspecs",
+            "ls-tree",
+            "-r",
+            "-l",
+            "-z",
+            "--full-tree",
+            "--end-of-options",
+            commit,
+        ];
+        args.extend_from_slice(paths);
+        let out = self
+            .run(&args, 256 << 20)
+            .await
+            .map_err(|e| DirectError::Git(format!("git ls-tree {commit}: {e}")))?;
+        parse_ls_tree(&out).map_err(|e| DirectError::Git(format!("git ls-tree {commit}: {e}")))
+    }
+
+    /// The contents of blobs by id (`git cat-file --batch`), at most `limit` bytes in all.
+    pub async fn read_blobs(
+        &self,
+        oids: &[&str],
+        limit: u64,
+    ) -> Result<Vec<(String, Vec<u8>)>, DirectError> {
+        if oids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut input = Vec::with_capacity(oids.len() * 41);
+        for oid in oids {
+            if !is_hex(oid) {
+                return Err(DirectError::Git(format!("not an object id: {oid:?}")));
+            }
+            input.extend_from_slice(oid.as_bytes());
+            input.push(b'\n');
+        }
+        // Headers and separators add about 60 bytes per blob.
+        let limit = limit.saturating_add(oids.len() as u64 * 64);
+        let out = match self
+            .run_with_input(&["cat-file", "--batch"], input, limit)
+            .await
+        {
+            Ok(out) => out,
+            Err(GitFailure::TooLarge) => {
+                return Err(DirectError::Invalid("module source tree too large".into()))
+            }
+            Err(e) => return Err(DirectError::Git(format!("git cat-file --batch: {e}"))),
+        };
+        parse_cat_file_batch(&out).map_err(|e| DirectError::Git(format!("git {e}")))
+    }
+
     /// `git archive --format=zip` of `commit`, limited to `dir` when non-empty.
     pub async fn archive(
         &self,
@@ -714,6 +825,84 @@ impl GitRepo {
             Err(e) => Err(DirectError::Git(format!("git archive: {e}"))),
         }
     }
+}
+
+/// One entry of `git ls-tree -r -l -z`.
+#[derive(Debug, Clone)]
+pub struct TreeEntry {
+    /// Git file mode (`0o100644`, `0o100755`, `0o120000`, `0o160000` …).
+    pub mode: u32,
+    pub oid: String,
+    /// Blob size; 0 for entries that are not blobs.
+    pub size: u64,
+    /// Raw path bytes from the repository root (git names need not be UTF-8).
+    pub path: Vec<u8>,
+}
+
+/// Parses `git ls-tree -r -l -z` output: `<mode> SP <type> SP <oid> SP+ <size> TAB <path> NUL`.
+pub fn parse_ls_tree(out: &[u8]) -> Result<Vec<TreeEntry>, String> {
+    let mut entries = Vec::new();
+    for record in out.split(|&c| c == 0).filter(|r| !r.is_empty()) {
+        let tab = record
+            .iter()
+            .position(|&c| c == b'\t')
+            .ok_or("ls-tree record without a tab")?;
+        let (meta, path) = (&record[..tab], &record[tab + 1..]);
+        let meta = std::str::from_utf8(meta).map_err(|_| "ls-tree metadata is not text")?;
+        let mut f = meta.split_ascii_whitespace();
+        let (Some(mode), Some(_kind), Some(oid), Some(size)) =
+            (f.next(), f.next(), f.next(), f.next())
+        else {
+            return Err(format!("malformed ls-tree record {meta:?}"));
+        };
+        let mode = u32::from_str_radix(mode, 8).map_err(|_| format!("bad mode in {meta:?}"))?;
+        if !is_hex(oid) {
+            return Err(format!("bad object id in {meta:?}"));
+        }
+        let size = if size == "-" {
+            0
+        } else {
+            size.parse().map_err(|_| format!("bad size in {meta:?}"))?
+        };
+        entries.push(TreeEntry {
+            mode,
+            oid: oid.to_string(),
+            size,
+            path: path.to_vec(),
+        });
+    }
+    Ok(entries)
+}
+
+/// Parses `git cat-file --batch` output for blobs: `<oid> blob <size> LF <data> LF`, repeated.
+pub fn parse_cat_file_batch(mut out: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut blobs = Vec::new();
+    while !out.is_empty() {
+        let nl = out
+            .iter()
+            .position(|&c| c == b'\n')
+            .ok_or("cat-file header without newline")?;
+        let header = std::str::from_utf8(&out[..nl]).map_err(|_| "cat-file header is not text")?;
+        let mut f = header.split(' ');
+        let (Some(oid), Some(kind), Some(size)) = (f.next(), f.next(), f.next()) else {
+            return Err(format!("cat-file: {header:?}"));
+        };
+        if kind != "blob" {
+            return Err(format!("cat-file: {oid} is a {kind}, not a blob"));
+        }
+        let size: usize = size
+            .parse()
+            .map_err(|_| format!("cat-file: bad size in {header:?}"))?;
+        let body = out
+            .get(nl + 1..nl + 1 + size)
+            .ok_or("cat-file output truncated")?;
+        if out.get(nl + 1 + size) != Some(&b'\n') {
+            return Err("cat-file record not terminated".into());
+        }
+        blobs.push((oid.to_string(), body.to_vec()));
+        out = &out[nl + 2 + size..];
+    }
+    Ok(blobs)
 }
 
 fn rand_suffix() -> u64 {

@@ -50,9 +50,21 @@
 //! `list`, `@latest` and branch/hash queries run `git ls-remote` and then
 //! fetch only what is new (all branches and tags, full history — a shallow
 //! cache is completed), never a re-clone. A first request for a tagged
-//! version fetches just that tag with depth 1. Canonical versions whose tag
-//! or commit is already cached are answered without network and without
-//! waiting for a fetch in progress.
+//! version fetches just that tag with depth 1 and answers from it; the rest
+//! of the repository is then fetched in the background
+//! (`complete_in_background`, [`DirectFetcher::settle`] waits for it).
+//! Canonical versions whose tag or commit is already cached are answered
+//! without network and without waiting for a fetch in progress.
+//!
+//! # Zips
+//!
+//! A zip is built from `git ls-tree` and the blobs it names (`cat-file
+//! --batch`), reading only the files the zip rules keep. Each entry's
+//! hash, CRC and deflated bytes are kept by blob id (`zip_reuse_bytes`,
+//! per repository and module directory), so the next version of a module
+//! reads, hashes and compresses only the files that changed. A tree with a
+//! `.gitattributes` file that applies to the module (eol, ident, encoding
+//! conversions) is built from `git archive` instead, as cmd/go does.
 //!
 //! # Git hardening
 //!
@@ -71,10 +83,12 @@ mod gitcmd;
 mod gomod;
 mod modpath;
 mod modproxy;
+mod reuse;
 mod semver;
 mod zipbuild;
 
 pub use discovery::{is_private_ip, RepoRoot};
+pub use reuse::ZipEntryCounts;
 pub use zipbuild::hash_go_mod;
 
 use base64::Engine as _;
@@ -305,6 +319,17 @@ pub struct DirectConfig {
     /// PATH for the `git` (and `ssh`) processes goxy runs; None inherits goxy's.
     /// Nothing else is ever executed — in particular never `go`.
     pub git_path_env: Option<std::ffi::OsString>,
+    /// Memory for prepared zip entries of recently built versions, reused by
+    /// the next version of the same module (0 disables reuse).
+    pub zip_reuse_bytes: u64,
+    /// After a first request fetched one tag with depth 1, fetch the rest of
+    /// the repository (all branches and tags, full history) in the
+    /// background, so later versions, lists and pseudo-versions are local.
+    pub complete_in_background: bool,
+    /// Build zips from the tree listing and blob contents (reusing unchanged
+    /// entries); false always runs `git archive`. Both give the same zip
+    /// content; the switch exists so tests and benchmarks can compare them.
+    pub zip_from_tree: bool,
 }
 
 impl DirectConfig {
@@ -322,6 +347,9 @@ impl DirectConfig {
             http_timeout: Duration::from_secs(30),
             discovery_ttl: Duration::from_secs(600),
             git_path_env: None,
+            zip_reuse_bytes: 128 << 20,
+            complete_in_background: true,
+            zip_from_tree: true,
         }
     }
 }
@@ -333,6 +361,9 @@ struct Inner {
     http_insecure: reqwest::Client,
     repos: Mutex<HashMap<String, Arc<GitRepo>>>,
     roots: Mutex<HashMap<String, (Instant, RepoRoot)>>,
+    reuse: reuse::ZipReuse,
+    /// Background completions of shallow caches, awaited by [`DirectFetcher::settle`].
+    background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 /// Fetches modules straight from their git repositories.
@@ -423,6 +454,8 @@ impl DirectFetcher {
                 http: http_client(&cfg, false)?,
                 http_insecure: http_client(&cfg, true)?,
                 egress,
+                reuse: reuse::ZipReuse::new(cfg.zip_reuse_bytes),
+                background: Mutex::new(Vec::new()),
                 cfg,
                 repos: Mutex::new(HashMap::new()),
                 roots: Mutex::new(HashMap::new()),
@@ -765,7 +798,17 @@ impl DirectFetcher {
         } else {
             git.local_refs().await?
         };
-        CodeRepo::new(git, &root.root, &root.subdir, module, refs)
+        CodeRepo::new(
+            git,
+            &root.root,
+            &root.subdir,
+            module,
+            refs,
+            self.inner
+                .cfg
+                .zip_from_tree
+                .then(|| self.inner.reuse.clone()),
+        )
     }
 
     /// Canonical versions already in the cache are served from it without
@@ -792,11 +835,65 @@ impl DirectFetcher {
                     return Ok(repo);
                 }
                 if repo.git.fetch_tag(&tag).await.is_ok() {
+                    self.complete_in_background(&repo.git);
                     return self.code_repo(module, false).await;
                 }
             }
         }
         self.code_repo(module, true).await
+    }
+
+    /// Completes a shallow cache (left by a depth-1 tag fetch) in the
+    /// background: one `sync` per repository at a time. A request for another
+    /// version that is not yet local waits for it instead of fetching again;
+    /// versions already local never wait.
+    fn complete_in_background(&self, git: &Arc<GitRepo>) {
+        use std::sync::atomic::Ordering;
+        if !self.inner.cfg.complete_in_background
+            || !git.is_shallow()
+            || git.completing.swap(true, Ordering::SeqCst)
+        {
+            return;
+        }
+        let git = git.clone();
+        let task = tokio::spawn(async move {
+            let started = Instant::now();
+            let result = git.sync().await;
+            git.completing.store(false, Ordering::SeqCst);
+            match result {
+                Ok(_) => {
+                    tracing::debug!(target: "goxy_git", repo = %gitcmd::redact_url(&git.url), ms = started.elapsed().as_millis() as u64, "repository cache completed")
+                }
+                Err(e) => {
+                    tracing::warn!(target: "goxy_git", repo = %gitcmd::redact_url(&git.url), error = %e, "completing the repository cache failed; the next request that needs history retries")
+                }
+            }
+        });
+        if let Ok(mut tasks) = self.inner.background.lock() {
+            tasks.retain(|t| !t.is_finished());
+            tasks.push(task);
+        }
+    }
+
+    /// How many zip entries were prepared from blobs and how many reused from earlier zips.
+    pub fn zip_entry_counts(&self) -> ZipEntryCounts {
+        self.inner.reuse.counts()
+    }
+
+    /// Waits until no background completion is running (for shutdown and benchmarks).
+    pub async fn settle(&self) {
+        loop {
+            let tasks: Vec<_> = match self.inner.background.lock() {
+                Ok(mut tasks) => std::mem::take(&mut *tasks),
+                Err(_) => return,
+            };
+            if tasks.is_empty() {
+                return;
+            }
+            for task in tasks {
+                let _ = task.await;
+            }
+        }
     }
 
     fn rev_info(&self, repo: &CodeRepo, r: coderepo::Resolved) -> RevInfo {

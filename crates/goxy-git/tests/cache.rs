@@ -75,6 +75,8 @@ async fn cache_is_incremental_and_hits_do_not_wait() {
     let f = fetcher(&cache, Credentials::default());
     let module = format!("{IP}/big");
     let first = f.zip(&module, "v1.0.0").await.expect("zip v1.0.0");
+    // The depth-1 fetch is completed in the background; measure after it.
+    f.settle().await;
     assert!(
         first.len() > 10_000,
         "zip of 300 files is {} bytes",
@@ -484,4 +486,128 @@ async fn override_by_host_name_is_pinned_and_fetched() {
             .any(|l| l.contains("go-get")),
         "an override needs no discovery"
     );
+}
+
+const REUSE_IP: &str = "127.0.0.82";
+
+/// h1 of every zip, built once with reuse from the tree and once by `git archive`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn later_versions_come_from_the_completed_cache_and_reuse_unchanged_entries() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().join("srv");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    let Some(server) = Server::start(REUSE_IP, &root) else {
+        return;
+    };
+    server.add_import(&format!("{REUSE_IP}/rb"), "rb.git", "");
+    let module = format!("{REUSE_IP}/rb");
+    let sub = format!("{REUSE_IP}/rb/sub");
+    let mut r = Repo::new(&root, &tmp.path().join("work"), "rb.git");
+    r.write("go.mod", &format!("module {module}\n\ngo 1.21\n"))
+        .write("LICENSE", "root license\n")
+        .write("sub/go.mod", &format!("module {sub}\n"))
+        .write("sub/s.go", "package sub\n")
+        .write("vendor/x/v.go", "package x\n")
+        .symlink("link.go", "a/f0.go");
+    for i in 0..40 {
+        r.write(
+            &format!("a/f{i}.go"),
+            &format!("package a\n\nconst F{i} = {i}\n"),
+        );
+    }
+    r.commit("v1");
+    r.tag("v1.0.0").tag("sub/v1.0.0");
+    // v1.1.0: one file changed, one added, one removed, one renamed (same blob).
+    r.write("a/f1.go", "package a\n\nconst F1 = 100\n")
+        .write("a/new.go", "package a\n")
+        .remove("a/f2.go");
+    r.git(&["mv", "a/f3.go", "a/renamed.go"]);
+    r.commit("v1.1");
+    r.tag("v1.1.0");
+    // v1.2.0: attributes that change what git archive writes.
+    r.write(".gitattributes", "*.txt text eol=crlf\n")
+        .write("notes.txt", "one\ntwo\n");
+    r.commit("v1.2");
+    r.tag("v1.2.0");
+
+    let cache = tmp.path().join("cache");
+    let f = DirectFetcher::new(DirectConfig {
+        insecure: REUSE_IP.into(),
+        allow_private_addresses: true,
+        credentials: Credentials::default(),
+        ..DirectConfig::new(&cache)
+    })
+    .expect("fetcher");
+    let (_, v1) = f
+        .zip_with_hash(&module, "v1.0.0")
+        .await
+        .expect("zip v1.0.0");
+    let first = f.zip_entry_counts();
+    // go.mod, LICENSE, 40 files; the symlink, vendor/ and sub/ are not in the zip.
+    assert_eq!(first.prepared, 42, "{first:?}");
+    assert_eq!(first.reused, 0, "{first:?}");
+
+    // The depth-1 first fetch is completed in the background.
+    f.settle().await;
+    let repo_dir = std::fs::read_dir(cache.join("git"))
+        .expect("cache/git")
+        .flatten()
+        .find(|e| e.path().join("HEAD").is_file())
+        .expect("one cached repository")
+        .path();
+    assert!(
+        !repo_dir.join("shallow").exists(),
+        "the cache is still shallow after settle()"
+    );
+
+    // Tags that arrived with the completion are answered without the network.
+    let requests_before = server.requests.lock().expect("requests").len();
+    let info = f.stat(&module, "v1.1.0").await.expect("stat v1.1.0");
+    assert_eq!(info.version, "v1.1.0");
+    f.go_mod(&module, "v1.1.0").await.expect("go.mod v1.1.0");
+    let (_, v11) = f
+        .zip_with_hash(&module, "v1.1.0")
+        .await
+        .expect("zip v1.1.0");
+    assert_eq!(
+        server.requests.lock().expect("requests").len(),
+        requests_before,
+        "a version already in the completed cache went to the network"
+    );
+    let second = f.zip_entry_counts();
+    // Changed a/f1.go and added a/new.go are read; the renamed blob is reused.
+    assert_eq!(second.prepared - first.prepared, 2, "{second:?}");
+    assert_eq!(second.reused - first.reused, 40, "{second:?}");
+
+    // With attributes in the tree the archive path is taken (no new tree entries).
+    let (_, v12) = f
+        .zip_with_hash(&module, "v1.2.0")
+        .await
+        .expect("zip v1.2.0");
+    assert_eq!(
+        f.zip_entry_counts(),
+        second,
+        "attributes must bypass the tree path"
+    );
+    let (_, s1) = f.zip_with_hash(&sub, "v1.0.0").await.expect("zip sub");
+
+    // Every zip equals the one `git archive` gives (itself checked against go).
+    let plain = DirectFetcher::new(DirectConfig {
+        insecure: REUSE_IP.into(),
+        allow_private_addresses: true,
+        credentials: Credentials::default(),
+        zip_from_tree: false,
+        ..DirectConfig::new(tmp.path().join("cache-archive"))
+    })
+    .expect("fetcher");
+    for (m, v, ours) in [
+        (&module, "v1.0.0", &v1),
+        (&module, "v1.1.0", &v11),
+        (&module, "v1.2.0", &v12),
+        (&sub, "v1.0.0", &s1),
+    ] {
+        let (_, want) = plain.zip_with_hash(m, v).await.expect("archive zip");
+        assert_eq!(ours, &want, "{m}@{v}: tree path and git archive disagree");
+    }
+    assert_eq!(plain.zip_entry_counts(), Default::default());
 }
