@@ -87,9 +87,13 @@ impl std::fmt::Debug for PreparedContent {
 impl PreparedContent {
     /// Hashes and deflates `data`.
     pub fn new(data: &[u8]) -> Result<Self, ZipError> {
-        let mut compressor = Compress::new(Compression::default(), false);
+        thread_local! {
+            // A compressor's state is large to allocate: one per thread, reset per use.
+            static COMPRESSOR: std::cell::RefCell<Compress> =
+                std::cell::RefCell::new(Compress::new(Compression::default(), false));
+        }
         let mut deflated = Vec::new();
-        deflate_into(&mut compressor, data, &mut deflated)?;
+        COMPRESSOR.with(|c| deflate_into(&mut c.borrow_mut(), data, &mut deflated))?;
         deflated.shrink_to_fit();
         Ok(PreparedContent {
             size: data.len() as u64,
