@@ -32,6 +32,11 @@ pub struct FileDirect {
     pub allow_ssh: Option<bool>,
     /// Seconds one git command may take.
     pub git_timeout: Option<u64>,
+    /// Fetch the rest of a repository in the background after a first
+    /// depth-1 tag fetch (default true).
+    pub complete_in_background: Option<bool>,
+    /// MiB of prepared zip entries kept for reuse by the next version (default 128; 0 disables).
+    pub zip_reuse_mib: Option<u64>,
     /// Repositories for module prefixes whose hosts serve no go-import page.
     #[serde(default)]
     pub repos: Vec<FileRepo>,
@@ -68,6 +73,8 @@ pub struct DirectSettings {
     pub allow_private_addresses: bool,
     pub allow_ssh: bool,
     pub git_timeout: Option<Duration>,
+    pub complete_in_background: Option<bool>,
+    pub zip_reuse_mib: Option<u64>,
     pub repos: Vec<FileRepo>,
     pub credentials: Vec<FileCredential>,
 }
@@ -87,6 +94,8 @@ impl DirectSettings {
                 || file.allow_private_addresses.unwrap_or(false),
             allow_ssh: file.allow_ssh.unwrap_or(false),
             git_timeout: file.git_timeout.map(Duration::from_secs),
+            complete_in_background: file.complete_in_background,
+            zip_reuse_mib: file.zip_reuse_mib,
             repos: file.repos,
             credentials: file.credentials,
         }
@@ -101,6 +110,12 @@ pub fn build(settings: &DirectSettings, cache_dir: &Path) -> Result<Arc<dyn Dire
     cfg.allow_ssh = settings.allow_ssh;
     if let Some(t) = settings.git_timeout {
         cfg.git_timeout = t;
+    }
+    if let Some(on) = settings.complete_in_background {
+        cfg.complete_in_background = on;
+    }
+    if let Some(mib) = settings.zip_reuse_mib {
+        cfg.zip_reuse_bytes = mib.saturating_mul(1 << 20);
     }
     cfg.repo_overrides = settings
         .repos

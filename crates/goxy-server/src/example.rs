@@ -136,6 +136,13 @@ allow_private_addresses = false
 allow_ssh = false
 # Seconds one git command may take. Default: 600.
 # git_timeout = 600
+# A first request for a tagged version fetches that tag alone (depth 1); the
+# rest of the repository then follows in the background, so later versions
+# are local. Default: true.
+# complete_in_background = true
+# Memory (MiB) for the hashed and compressed files of recent zips, reused by
+# the next version of the same module. 0 disables. Default: 128.
+# zip_reuse_mib = 128
 # Repositories for module prefixes whose hosts serve no go-import page.
 # [[direct.repos]]
 # prefix = "corp.example.com/team"
