@@ -508,6 +508,8 @@ async fn later_versions_come_from_the_completed_cache_and_reuse_unchanged_entrie
         .write("sub/go.mod", &format!("module {sub}\n"))
         .write("sub/s.go", "package sub\n")
         .write("vendor/x/v.go", "package x\n")
+        // Without attributes, CRLF content reaches the zip unchanged both ways.
+        .write("crlf.go", "package rb\r\n\r\nconst CR = 1\r\n")
         .symlink("link.go", "a/f0.go");
     for i in 0..40 {
         r.write(
@@ -543,8 +545,8 @@ async fn later_versions_come_from_the_completed_cache_and_reuse_unchanged_entrie
         .await
         .expect("zip v1.0.0");
     let first = f.zip_entry_counts();
-    // go.mod, LICENSE, 40 files; the symlink, vendor/ and sub/ are not in the zip.
-    assert_eq!(first.prepared, 42, "{first:?}");
+    // go.mod, LICENSE, crlf.go, 40 files; the symlink, vendor/ and sub/ are not in the zip.
+    assert_eq!(first.prepared, 43, "{first:?}");
     assert_eq!(first.reused, 0, "{first:?}");
 
     // The depth-1 first fetch is completed in the background.
@@ -577,7 +579,7 @@ async fn later_versions_come_from_the_completed_cache_and_reuse_unchanged_entrie
     let second = f.zip_entry_counts();
     // Changed a/f1.go and added a/new.go are read; the renamed blob is reused.
     assert_eq!(second.prepared - first.prepared, 2, "{second:?}");
-    assert_eq!(second.reused - first.reused, 40, "{second:?}");
+    assert_eq!(second.reused - first.reused, 41, "{second:?}");
 
     // With attributes in the tree the archive path is taken (no new tree entries).
     let (_, v12) = f
