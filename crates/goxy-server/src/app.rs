@@ -114,6 +114,11 @@ pub struct App {
     hot: moka::sync::Cache<String, Artifact>,
     meta: moka::sync::Cache<String, MetaEntry>,
     list_ttl: Duration,
+    /// Recent "not found" answers by cache key, so repeated misses (the `go`
+    /// command probing path prefixes, a client retrying, random paths) do not
+    /// each reach the sources. None when `not_found_ttl` is zero.
+    not_found: Option<moka::sync::Cache<String, Arc<str>>>,
+    not_found_ttl: Duration,
     verifier: Option<Arc<dyn crate::hooks::ChecksumVerifier>>,
     sumdb: Option<Arc<dyn crate::hooks::SumdbRelay>>,
     pub metrics: Arc<crate::metrics::Metrics>,
@@ -255,6 +260,13 @@ impl App {
             hot,
             meta,
             list_ttl: cfg.list_ttl,
+            not_found: (!cfg.not_found_ttl.is_zero()).then(|| {
+                moka::sync::Cache::builder()
+                    .max_capacity(100_000)
+                    .time_to_live(cfg.not_found_ttl)
+                    .build()
+            }),
+            not_found_ttl: cfg.not_found_ttl,
             verifier: None,
             sumdb: None,
             metrics,
@@ -512,6 +524,9 @@ impl App {
             self.hot.insert(key_text, found.clone());
             return Ok((found, CacheOutcome::Hit));
         }
+        if let Some(err) = self.remembered_not_found(&key_text) {
+            return Err(err);
+        }
         let app = self.clone();
         let (module, version) = (m.module.clone(), v.version.clone());
         let (result, leader) = self
@@ -529,7 +544,24 @@ impl App {
         if !leader {
             self.metrics.flight_wait(cache_kind);
         }
+        self.remember_not_found(&key_text, &result);
         result.map(|a| (a, CacheOutcome::Miss))
+    }
+
+    /// The remembered "not found" for `key`, if it is recent enough.
+    fn remembered_not_found(&self, key: &str) -> Option<ServeError> {
+        let message = self.not_found.as_ref()?.get(key)?;
+        Some(ServeError::NotFound(format!(
+            "{message} (remembered: goxy asks the sources again within {}s)",
+            self.not_found_ttl.as_secs()
+        )))
+    }
+
+    /// Remembers a "not found" answer for `key`; any other outcome is not kept.
+    fn remember_not_found<T>(&self, key: &str, result: &Result<T, ServeError>) {
+        if let (Some(cache), Err(ServeError::NotFound(message))) = (&self.not_found, result) {
+            cache.insert(key.to_string(), Arc::from(message.as_str()));
+        }
     }
 
     /// Fetches, validates and commits one artifact (runs once per key at a time).
@@ -640,6 +672,9 @@ impl App {
         }
         self.metrics
             .lookup(crate::metrics::Tier::Meta, cache_kind, false);
+        if let Some(err) = self.remembered_not_found(&key) {
+            return Err(err);
+        }
         let app = self.clone();
         let m2 = m.clone();
         let (result, leader) = self
@@ -657,6 +692,7 @@ impl App {
         if !leader {
             self.metrics.flight_wait(cache_kind);
         }
+        self.remember_not_found(&key, &result);
         result.map(|(entry, outcome)| (entry.into_artifact(), outcome))
     }
 

@@ -23,6 +23,10 @@ pub struct ServeArgs {
     /// Seconds a cached `list` or `@latest` answer is fresh.
     #[arg(long, env = "GOXY_LIST_TTL", value_name = "SECONDS")]
     pub list_ttl: Option<u64>,
+    /// Seconds a "not found" answer is remembered before the sources are
+    /// asked again (0: never remembered).
+    #[arg(long, env = "GOXY_NOT_FOUND_TTL", value_name = "SECONDS")]
+    pub not_found_ttl: Option<u64>,
     /// A TOML configuration file.
     #[arg(long, env = "GOXY_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -71,6 +75,7 @@ pub struct FileConfig {
     pub cache_dir: Option<PathBuf>,
     pub upstream: Option<String>,
     pub list_ttl: Option<u64>,
+    pub not_found_ttl: Option<u64>,
     pub ca_file: Option<PathBuf>,
     pub memory_cache: Option<u64>,
     /// Async worker threads (default: one per CPU).
@@ -115,6 +120,7 @@ pub struct ServerConfig {
     pub upstream: Vec<Entry>,
     pub upstream_origin: &'static str,
     pub list_ttl: Duration,
+    pub not_found_ttl: Duration,
     pub ca_file: Option<PathBuf>,
     pub memory_cache: u64,
     pub timeouts: goxy_fetch::Timeouts,
@@ -128,6 +134,7 @@ pub struct ServerConfig {
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_LIST_TTL: u64 = 60;
+pub const DEFAULT_NOT_FOUND_TTL: u64 = 60;
 pub const DEFAULT_MEMORY_CACHE: u64 = 256 << 20;
 
 pub fn default_cache_dir() -> PathBuf {
@@ -256,6 +263,11 @@ pub fn resolve(args: &ServeArgs) -> Result<ServerConfig, String> {
         upstream: entries,
         upstream_origin,
         list_ttl: Duration::from_secs(args.list_ttl.or(file.list_ttl).unwrap_or(DEFAULT_LIST_TTL)),
+        not_found_ttl: Duration::from_secs(
+            args.not_found_ttl
+                .or(file.not_found_ttl)
+                .unwrap_or(DEFAULT_NOT_FOUND_TTL),
+        ),
         ca_file: args.ca_file.clone().or(file.ca_file),
         memory_cache: args
             .memory_cache

@@ -24,6 +24,10 @@ listen = "127.0.0.1:8080"
 # Seconds a cached `list`, `@latest` or query `.info` answer is fresh (GOXY_LIST_TTL).
 list_ttl = 60
 
+# Seconds a "not found" answer is remembered before the sources are asked
+# again (GOXY_NOT_FOUND_TTL, --not-found-ttl). 0 never remembers one.
+not_found_ttl = 60
+
 # Extra CA bundle (PEM) trusted for upstream TLS (GOXY_CA_FILE). Default: none.
 # ca_file = "/etc/ssl/certs/corp-ca.pem"
 

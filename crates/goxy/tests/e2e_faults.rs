@@ -296,3 +296,51 @@ fn hundred_concurrent_cold_requests_make_one_upstream_fetch() {
     }
     assert!(misses >= 1, "no response was marked as a miss");
 }
+
+#[test]
+fn not_found_is_remembered_for_its_ttl_and_failures_are_not() {
+    let Some(s) = Setup::new(&["--not-found-ttl", "2"]) else {
+        return;
+    };
+    let missing_list = "/example.test/nosuchmodule/@v/list";
+    let missing_version = "/example.test/dep08/@v/v1.9.9.info";
+    let missing_zip = "/example.test/dep08/@v/v1.9.9.zip";
+    for path in [missing_list, missing_version, missing_zip] {
+        let first = s.get(path);
+        assert_eq!(first.status, 404, "{path}: {}", first.text());
+        let second = s.get(path);
+        assert_eq!(second.status, 404, "{path} again: {}", second.text());
+        assert_error_body(&second, path);
+        assert!(
+            second.text().contains("remembered"),
+            "{path}: the second 404 does not say it was remembered: {}",
+            second.text()
+        );
+        assert_eq!(s.upstream.hits(path), 1, "{path}: asked the upstream again");
+    }
+
+    // A failure (502) is not an answer: every request asks again.
+    let failing = "/example.test/dep09/@v/list";
+    s.upstream.set_fault(failing, Fault::ServerError);
+    for _ in 0..2 {
+        assert_eq!(s.get(failing).status, 502);
+    }
+    assert_eq!(s.upstream.hits(failing), 2, "a 502 was remembered");
+
+    // A module published after its 404 is served once the TTL has passed.
+    s.upstream.set_fault(failing, Fault::NotFound);
+    assert_eq!(s.get(failing).status, 404);
+    assert_eq!(s.get(failing).status, 404);
+    assert_eq!(s.upstream.hits(failing), 3);
+    s.upstream.clear_fault(failing);
+    std::thread::sleep(Duration::from_millis(2500));
+    let published = s.get(failing);
+    assert_eq!(published.status, 200, "after the TTL: {}", published.text());
+    assert_eq!(s.upstream.hits(failing), 4);
+    assert_eq!(s.get(missing_list).status, 404);
+    assert_eq!(
+        s.upstream.hits(missing_list),
+        2,
+        "the 404 was kept beyond its TTL"
+    );
+}
