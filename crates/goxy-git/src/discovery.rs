@@ -56,6 +56,16 @@ pub struct Egress {
     pub allow_private_addresses: bool,
 }
 
+/// Where git connects, fixed by the egress check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pin {
+    /// curl's `http.curloptResolve` entry: `host:port:addr[,addr…]`.
+    Curl(String),
+    /// ssh connects to `addr` and checks the host key recorded for `alias`
+    /// (`host`, or `[host]:port` off port 22).
+    Ssh { addr: String, alias: String },
+}
+
 impl Egress {
     /// May the module's fetch use plain http / skip TLS verification?
     pub fn insecure_for(&self, module: &str) -> bool {
@@ -68,14 +78,14 @@ impl Egress {
         self.check_resolved(module, raw).await.map(|(u, _)| u)
     }
 
-    /// Like [`Egress::check`], also returning a curl `--resolve` pin
-    /// (`host:port:addr,…`) for a host name, so the connection goes to the
-    /// addresses that were checked (no DNS rebinding between check and use).
+    /// Like [`Egress::check`], also returning a [`Pin`] for a host name, so
+    /// git connects to the addresses that were checked (no DNS rebinding
+    /// between check and use).
     pub async fn check_resolved(
         &self,
         module: &str,
         raw: &str,
-    ) -> Result<(url::Url, Option<String>), DirectError> {
+    ) -> Result<(url::Url, Option<Pin>), DirectError> {
         let u = url::Url::parse(raw)
             .map_err(|e| DirectError::Denied(format!("{module}: bad repository URL: {e}")))?;
         match u.scheme() {
@@ -96,7 +106,10 @@ impl Egress {
                 "{module}: host starts with '-'"
             )));
         }
-        let port = u.port_or_known_default().unwrap_or(443);
+        let is_ssh = matches!(u.scheme(), "ssh" | "git+ssh");
+        let port = u
+            .port_or_known_default()
+            .unwrap_or(if is_ssh { 22 } else { 443 });
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         let (addrs, is_name): (Vec<IpAddr>, bool) = match bare.parse::<IpAddr>() {
             Ok(ip) => (vec![ip], false),
@@ -114,6 +127,19 @@ impl Egress {
                 "{module}: {bare} resolves to a private address"
             )));
         }
+        if is_name && is_ssh {
+            // ssh keeps checking the host key recorded for the name (with its
+            // port, as ssh writes it) while connecting to the checked address.
+            let pin = addrs.first().map(|addr| Pin::Ssh {
+                addr: addr.to_string(),
+                alias: if port == 22 {
+                    bare.to_string()
+                } else {
+                    format!("[{bare}]:{port}")
+                },
+            });
+            return Ok((u, pin));
+        }
         let pin = (is_name && !addrs.is_empty() && (u.scheme() == "http" || u.scheme() == "https"))
             .then(|| {
                 let list: Vec<String> = addrs
@@ -126,7 +152,7 @@ impl Egress {
                         }
                     })
                     .collect();
-                format!("{bare}:{port}:{}", list.join(","))
+                Pin::Curl(format!("{bare}:{port}:{}", list.join(",")))
             });
         Ok((u, pin))
     }
@@ -410,6 +436,47 @@ pub fn validate_import(m: &MetaImport, module: &str) -> Result<(), DirectError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn ssh_host_names_are_pinned_with_the_host_key_name_ssh_would_use() {
+        let egress = Egress {
+            insecure: String::new(),
+            allow_ssh: true,
+            allow_private_addresses: true,
+        };
+        let (_, pin) = egress
+            .check_resolved("example.com/m", "ssh://git@localhost:2222/r.git")
+            .await
+            .expect("allowed");
+        let Some(Pin::Ssh { addr, alias }) = pin else {
+            panic!("no ssh pin: {pin:?}");
+        };
+        assert!(
+            addr.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()),
+            "{addr}"
+        );
+        assert_eq!(alias, "[localhost]:2222");
+        let (_, pin) = egress
+            .check_resolved("example.com/m", "ssh://git@localhost/r.git")
+            .await
+            .expect("allowed");
+        assert!(matches!(pin, Some(Pin::Ssh { alias, .. }) if alias == "localhost"));
+        // An address needs no pin; private addresses stay denied unless allowed.
+        let (_, pin) = egress
+            .check_resolved("example.com/m", "ssh://git@127.0.0.1:2222/r.git")
+            .await
+            .expect("allowed");
+        assert_eq!(pin, None);
+        let strict = Egress {
+            allow_private_addresses: false,
+            ..egress
+        };
+        let denied = strict
+            .check_resolved("example.com/m", "ssh://git@localhost:2222/r.git")
+            .await
+            .expect_err("loopback");
+        assert!(denied.is_denied(), "{denied:?}");
+    }
 
     #[test]
     fn meta_parsing() {

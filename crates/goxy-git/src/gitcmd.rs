@@ -6,6 +6,7 @@
 //! argument, and every ref resolved to a commit id before use. Cached repos
 //! live under `sha256("git3:" + url)` so a module path never chooses a directory.
 
+use crate::discovery::Pin;
 use crate::DirectError;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -83,8 +84,8 @@ pub struct GitRepo {
     sync: tokio::sync::Mutex<()>,
     /// Result of the last sync; never held across an await.
     last: std::sync::Mutex<SyncState>,
-    /// curl resolve pin (`host:port:addr`) from the latest egress check.
-    pin: std::sync::Mutex<Option<String>>,
+    /// Addresses from the latest egress check that git must connect to.
+    pin: std::sync::Mutex<Option<Pin>>,
     init: tokio::sync::OnceCell<()>,
     /// Set while a background completion of a shallow cache runs.
     pub completing: std::sync::atomic::AtomicBool,
@@ -154,25 +155,8 @@ impl GitRepo {
             .env("GIT_ALLOW_PROTOCOL", &self.net.allow_protocol)
             .env("LC_ALL", "C")
             .env("TZ", "UTC");
-        // Host keys are always checked; the known_hosts file is the configured one,
-        // else one under goxy's private HOME. ssh takes `~` from the passwd entry,
-        // not $HOME, so both defaults are explicit: without them ssh would read the
-        // service user's own ~/.ssh/known_hosts and offer its ~/.ssh/id_* keys.
-        let quote = |p: &Path| format!("'{}'", p.display().to_string().replace('\'', "'\\''"));
-        let mut ssh = "ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes \
-                       -o ProxyCommand=none -o IdentityAgent=none -o IdentitiesOnly=yes"
-            .to_string();
-        let default_known_hosts = self.home.join(".ssh").join("known_hosts");
-        let known_hosts = self
-            .net
-            .ssh_known_hosts
-            .as_deref()
-            .unwrap_or(&default_known_hosts);
-        ssh.push_str(&format!(" -o UserKnownHostsFile={}", quote(known_hosts)));
-        match &self.net.ssh_key {
-            Some(key) => ssh.push_str(&format!(" -i {}", quote(key))),
-            None => ssh.push_str(" -o IdentityFile=none"),
-        }
+        let pin = self.pin.lock().ok().and_then(|p| p.clone());
+        let ssh = ssh_command(&self.net, &self.home, pin.as_ref());
         cmd.env("GIT_SSH_COMMAND", ssh);
         // Secrets travel in GIT_CONFIG_* variables: never in argv, never on disk.
         let mut n = 0;
@@ -184,7 +168,7 @@ impl GitRepo {
             cmd.env(format!("GIT_CONFIG_VALUE_{n}"), header);
             n += 1;
         }
-        if let Some(pin) = self.pin.lock().ok().and_then(|p| p.clone()) {
+        if let Some(Pin::Curl(pin)) = pin {
             cmd.env(format!("GIT_CONFIG_KEY_{n}"), "http.curloptResolve");
             cmd.env(format!("GIT_CONFIG_VALUE_{n}"), pin);
             n += 1;
@@ -511,7 +495,7 @@ impl GitRepo {
     }
 
     /// Pins the host's addresses for git's connections (from the egress check).
-    pub fn set_resolve_pin(&self, pin: Option<String>) {
+    pub fn set_resolve_pin(&self, pin: Option<Pin>) {
         if let Ok(mut p) = self.pin.lock() {
             *p = pin;
         }
@@ -827,6 +811,41 @@ impl GitRepo {
     }
 }
 
+/// The `GIT_SSH_COMMAND` for a repository: no config file, no agent, host
+/// keys always checked, only the configured key offered; with a pin, the
+/// connection goes to the checked address while the host key is still
+/// checked under the host's name.
+fn ssh_command(net: &GitNet, home: &Path, pin: Option<&Pin>) -> String {
+    // ssh takes `~` from the passwd entry, not $HOME, so the defaults are
+    // explicit: without them ssh would read the service user's own
+    // ~/.ssh/known_hosts and offer its ~/.ssh/id_* keys.
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+    let mut ssh = "ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes \
+                   -o ProxyCommand=none -o IdentityAgent=none -o IdentitiesOnly=yes"
+        .to_string();
+    let default_known_hosts = home.join(".ssh").join("known_hosts");
+    let known_hosts = net
+        .ssh_known_hosts
+        .as_deref()
+        .unwrap_or(&default_known_hosts);
+    ssh.push_str(&format!(
+        " -o UserKnownHostsFile={}",
+        quote(&known_hosts.display().to_string())
+    ));
+    match &net.ssh_key {
+        Some(key) => ssh.push_str(&format!(" -i {}", quote(&key.display().to_string()))),
+        None => ssh.push_str(" -o IdentityFile=none"),
+    }
+    if let Some(Pin::Ssh { addr, alias }) = pin {
+        ssh.push_str(&format!(
+            " -o HostName={} -o HostKeyAlias={}",
+            quote(addr),
+            quote(alias)
+        ));
+    }
+    ssh
+}
+
 /// One entry of `git ls-tree -r -l -z`.
 #[derive(Debug, Clone)]
 pub struct TreeEntry {
@@ -856,7 +875,8 @@ pub fn parse_ls_tree(out: &[u8]) -> Result<Vec<TreeEntry>, String> {
             return Err(format!("malformed ls-tree record {meta:?}"));
         };
         let mode = u32::from_str_radix(mode, 8).map_err(|_| format!("bad mode in {meta:?}"))?;
-        if !is_hex(oid) {
+        // SHA-1 or SHA-256 object names only.
+        if !matches!(oid.len(), 40 | 64) || !is_hex(oid) {
             return Err(format!("bad object id in {meta:?}"));
         }
         let size = if size == "-" {
@@ -945,5 +965,86 @@ impl std::fmt::Display for GitFailure {
             GitFailure::TooLarge => write!(f, "output too large"),
             GitFailure::Timeout => write!(f, "timed out"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ssh_command_offers_only_the_configured_key_and_pins_the_address() {
+        let home = Path::new("/var/cache/goxy/git-home");
+        let bare = ssh_command(&GitNet::default(), home, None);
+        for want in [
+            "-F /dev/null",
+            "StrictHostKeyChecking=yes",
+            "IdentityAgent=none",
+            "IdentityFile=none",
+            "UserKnownHostsFile='/var/cache/goxy/git-home/.ssh/known_hosts'",
+        ] {
+            assert!(bare.contains(want), "{want} missing: {bare}");
+        }
+        assert!(!bare.contains("HostName"), "{bare}");
+        let net = GitNet {
+            ssh_key: Some("/keys/it's".into()),
+            ssh_known_hosts: Some("/keys/known_hosts".into()),
+            ..GitNet::default()
+        };
+        let pin = Pin::Ssh {
+            addr: "192.0.2.7".into(),
+            alias: "[git.corp.example]:2222".into(),
+        };
+        let pinned = ssh_command(&net, home, Some(&pin));
+        assert!(pinned.contains(" -i '/keys/it'\\''s'"), "{pinned}");
+        assert!(!pinned.contains("IdentityFile=none"), "{pinned}");
+        assert!(
+            pinned.contains("-o HostName='192.0.2.7' -o HostKeyAlias='[git.corp.example]:2222'"),
+            "{pinned}"
+        );
+        // A curl pin says nothing to ssh.
+        let curl = ssh_command(&net, home, Some(&Pin::Curl("h:443:192.0.2.7".into())));
+        assert!(!curl.contains("HostName"), "{curl}");
+    }
+
+    #[test]
+    fn ls_tree_records_parse_with_raw_names() {
+        let out = b"100644 blob e69de29bb2d1d6434b8b29ae775ad8c2e48c5391       0\tgo.mod\0\
+120000 blob 1234567890123456789012345678901234567890      4\tlink\0\
+160000 commit 1234567890123456789012345678901234567890       -\tsub\0\
+100755 blob 1234567890123456789012345678901234567890     12\ta\tb\xff\0";
+        let e = parse_ls_tree(out).expect("parse");
+        assert_eq!(e.len(), 4);
+        assert_eq!((e[0].mode, e[0].size), (0o100644, 0));
+        assert_eq!((e[1].mode, e[2].mode, e[2].size), (0o120000, 0o160000, 0));
+        assert_eq!(e[3].path, b"a\tb\xff");
+        for bad in [
+            &b"100644 blob e69d 0\tx\0"[..],
+            b"100644 blob e69de29bb2d1d6434b8b29ae775ad8c2e48c5391 0 x\0",
+            b"10z644 blob e69de29bb2d1d6434b8b29ae775ad8c2e48c5391 0\tx\0",
+        ] {
+            assert!(
+                parse_ls_tree(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn cat_file_batch_output_parses_and_truncation_is_an_error() {
+        let out = b"aaaa blob 3\nabc\nbbbb blob 0\n\n";
+        let blobs = parse_cat_file_batch(out).expect("parse");
+        assert_eq!(
+            blobs,
+            [
+                ("aaaa".to_string(), b"abc".to_vec()),
+                ("bbbb".to_string(), vec![])
+            ]
+        );
+        assert!(parse_cat_file_batch(b"aaaa blob 5\nabc\n").is_err());
+        assert!(parse_cat_file_batch(b"aaaa missing\n").is_err());
+        assert!(parse_cat_file_batch(b"aaaa tree 3\nabc\n").is_err());
+        assert!(parse_cat_file_batch(b"aaaa blob 3\nabcX").is_err());
     }
 }

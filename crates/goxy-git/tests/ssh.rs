@@ -687,3 +687,57 @@ async fn e_key_material_never_in_errors() {
     assert!(e.is_not_found(), "missing version is not found: {e}");
     assert_no_secrets(&sshd, &[("zip v9.9.9", e)]);
 }
+
+/// (f) A host name in the URL: goxy connects to the address its egress check
+/// resolved (ssh `HostName`) and checks the host key recorded for the name
+/// (`HostKeyAlias`), exactly where ssh itself would look it up.
+#[tokio::test]
+async fn f_host_name_is_pinned_and_its_key_checked_under_the_name() {
+    let Some(sshd) = Sshd::start() else {
+        return;
+    };
+    if !std::net::ToSocketAddrs::to_socket_addrs(&("localhost", sshd.port))
+        .is_ok_and(|mut a| a.next().is_some_and(|a| a.ip().is_loopback()))
+    {
+        eprintln!("SKIP: localhost does not resolve to loopback here");
+        return;
+    }
+    let by_name = sshd.url.replacen("@127.0.0.1:", "@localhost:", 1);
+    let host_pub = std::fs::read_to_string(sshd.path("host_ed25519.pub")).expect("host key");
+    let host_pub = host_pub.trim();
+    let fetcher = |cache: &str, known_hosts: PathBuf| {
+        DirectFetcher::new(DirectConfig {
+            repo_overrides: vec![(MODULE.into(), by_name.clone())],
+            allow_private_addresses: true,
+            allow_ssh: true,
+            credentials: Credentials {
+                ssh_key: Some(sshd.key.clone()),
+                ssh_known_hosts: Some(known_hosts),
+                ..Credentials::default()
+            },
+            git_timeout: Duration::from_secs(60),
+            ..DirectConfig::new(sshd.path(cache))
+        })
+        .expect("fetcher")
+    };
+    let named = sshd.path("known_hosts_named");
+    std::fs::write(&named, format!("[localhost]:{} {host_pub}\n", sshd.port)).expect("write");
+    let f = fetcher("cache-named", named);
+    let list = f.list(MODULE).await.expect("list by host name");
+    assert_eq!(list, ["v1.0.0", "v1.1.0"]);
+    f.zip_with_hash(MODULE, "v1.0.0")
+        .await
+        .expect("zip by host name");
+
+    // The key recorded only for the address does not vouch for the name.
+    let f = fetcher("cache-by-ip", sshd.known_hosts.clone());
+    let errs = all_fail(&f).await;
+    for (op, e) in &errs {
+        assert!(!e.is_not_found(), "{op}: {e}");
+        assert!(
+            e.to_string().to_ascii_lowercase().contains("host key"),
+            "{op}: error does not say why: {e}"
+        );
+    }
+    assert_no_secrets(&sshd, &errs);
+}
