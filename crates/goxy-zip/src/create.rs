@@ -27,6 +27,17 @@ pub struct SourceFile<'a> {
     pub data: &'a [u8],
 }
 
+impl<'a> SourceFile<'a> {
+    /// The file's name, kind and size (what [`select_files`] needs).
+    pub fn meta(&self) -> FileMeta<'a> {
+        FileMeta {
+            path: self.path,
+            kind: self.kind,
+            size: self.data.len() as u64,
+        }
+    }
+}
+
 /// Why a file was silently left out of the zip (x/mod `CheckedFiles.Omitted`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OmitReason {
@@ -293,14 +304,7 @@ fn create_inner(
 
 /// x/mod `checkFiles`; also returns the indices of the valid files.
 fn check_files_indexed(files: &[SourceFile<'_>]) -> (CheckedFiles, Vec<usize>) {
-    let metas: Vec<FileMeta<'_>> = files
-        .iter()
-        .map(|f| FileMeta {
-            path: f.path,
-            kind: f.kind,
-            size: f.data.len() as u64,
-        })
-        .collect();
+    let metas: Vec<FileMeta<'_>> = files.iter().map(SourceFile::meta).collect();
     // The last regular root go.mod wins, as in x/mod's pre-pass.
     let root_go_mod = files
         .iter()

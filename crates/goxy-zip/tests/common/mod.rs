@@ -324,14 +324,7 @@ pub fn assert_prepared_agrees(module: &str, version: &str, files: &[SourceFile<'
         .find(|f| f.path == "go.mod" && f.kind == FileKind::Regular)
         .map(|f| f.data);
     let via_prepared = create_zip_prepared(module, version, &pfiles, root);
-    let metas: Vec<FileMeta<'_>> = files
-        .iter()
-        .map(|f| FileMeta {
-            path: f.path,
-            kind: f.kind,
-            size: f.data.len() as u64,
-        })
-        .collect();
+    let metas: Vec<FileMeta<'_>> = files.iter().map(SourceFile::meta).collect();
     let selected = select_files(&metas, root);
     match (&direct, &via_prepared) {
         (Ok(a), Ok(b)) => {
