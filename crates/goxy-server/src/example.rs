@@ -99,6 +99,10 @@ buffer = 8192
 max_wait_ms = 1000
 
 [limits]
+# Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For names the
+# client, for the client limit and the audit log (GOXY_TRUSTED_PROXIES,
+# --trusted-proxies, comma-separated). Default: none; the header is ignored.
+# trusted_proxies = ["127.0.0.1", "10.0.0.0/8"]
 # Requests per second per client address (GOXY_RATE_LIMIT_CLIENT); 0 is off.
 # Over the limit: 429 with Retry-After. /healthz, /readyz, /metrics are exempt.
 client_rate = 0.0

@@ -102,6 +102,7 @@ pub struct Front {
     audit: Option<AuditLog>,
     auth: Arc<Authenticator>,
     client_limit: Option<RateLimiter<IpAddr>>,
+    trusted_proxies: Vec<crate::forwarded::Cidr>,
 }
 
 impl Front {
@@ -121,6 +122,7 @@ impl Front {
             audit,
             auth,
             client_limit: RateLimiter::new(ops.client_limit),
+            trusted_proxies: ops.trusted_proxies.clone(),
         }
     }
 
@@ -146,12 +148,25 @@ impl Front {
         } else {
             Principal::Anonymous
         };
+        // Behind a trusted reverse proxy the client is named by X-Forwarded-For.
+        let client = if self.trusted_proxies.is_empty() {
+            peer.ip()
+        } else {
+            crate::forwarded::client_ip(
+                peer.ip(),
+                req.headers()
+                    .get_all("x-forwarded-for")
+                    .iter()
+                    .map(|v| v.as_bytes()),
+                &self.trusted_proxies,
+            )
+        };
         let limited = if probe {
             None
         } else {
             self.client_limit
                 .as_ref()
-                .and_then(|l| l.check(&peer.ip(), Instant::now()).err())
+                .and_then(|l| l.check(&client, Instant::now()).err())
         };
         let mut resp = if let Some(wait) = limited {
             self.metrics.refused(Refusal::RateLimitClient);
@@ -207,7 +222,11 @@ impl Front {
             let record = AuditRecord {
                 time: audit::rfc3339(SystemTime::now()),
                 request_id: &request_id,
-                client: peer.to_string(),
+                client: if client == peer.ip() {
+                    peer.to_string()
+                } else {
+                    client.to_string()
+                },
                 principal: principal.log_name(),
                 method: method.as_str(),
                 path,

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod direct;
 pub mod example;
+pub mod forwarded;
 pub mod front;
 mod home;
 pub mod hooks;

@@ -31,6 +31,10 @@ pub struct OpsArgs {
     /// Requests per second allowed per module path (0: no limit).
     #[arg(long, env = "GOXY_RATE_LIMIT_MODULE", value_name = "PER_SECOND")]
     pub rate_limit_module: Option<f64>,
+    /// Reverse proxies (addresses or CIDR networks, comma-separated) whose
+    /// X-Forwarded-For names the client for rate limits and the audit log.
+    #[arg(long, env = "GOXY_TRUSTED_PROXIES", value_name = "CIDRS")]
+    pub trusted_proxies: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -62,6 +66,7 @@ pub struct FileAudit {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileLimits {
+    pub trusted_proxies: Option<Vec<String>>,
     pub client_rate: Option<f64>,
     pub client_burst: Option<u32>,
     pub module_rate: Option<f64>,
@@ -183,6 +188,8 @@ pub struct OpsConfig {
     pub audit: AuditSettings,
     pub client_limit: RateSettings,
     pub module_limit: RateSettings,
+    /// Proxies whose X-Forwarded-For is believed.
+    pub trusted_proxies: Vec<crate::forwarded::Cidr>,
     pub auth: AuthSettings,
 }
 
@@ -340,6 +347,22 @@ pub fn resolve(args: &OpsArgs, file: OpsFile) -> Result<OpsConfig, String> {
             args.rate_limit_module.or(file.limits.module_rate),
             file.limits.module_burst,
         )?,
+        trusted_proxies: {
+            let list: Vec<String> = match &args.trusted_proxies {
+                Some(flag) => flag
+                    .split(',')
+                    .filter(|s| !s.trim().is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                None => file.limits.trusted_proxies.clone().unwrap_or_default(),
+            };
+            list.iter()
+                .map(|c| {
+                    crate::forwarded::Cidr::parse(c)
+                        .map_err(|e| format!("limits.trusted_proxies: {e}"))
+                })
+                .collect::<Result<_, _>>()?
+        },
         auth: AuthSettings {
             required,
             deny_status,

@@ -557,3 +557,91 @@ fn check_names_the_bad_key_and_example_is_valid() {
         "{text}"
     );
 }
+
+/// Behind a trusted reverse proxy each forwarded client has its own rate
+/// limit and is the client in the audit log; from anyone else the header is
+/// ignored, so it cannot be used to dodge the limit.
+#[test]
+fn forwarded_clients_count_only_behind_trusted_proxies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(proxy) = fixture(tmp.path()) else {
+        return;
+    };
+    let audit = tmp.path().join("audit.log");
+    let path = "/example.test/dep10/@v/list";
+    let statuses = |url: &str, client: &str| -> Vec<u16> {
+        (0..3)
+            .map(|_| get(url, path, &[("X-Forwarded-For", client)]).status)
+            .collect()
+    };
+    // Burst 2 at a rate slow enough that nothing refills during the test.
+    let limits = "[limits]\nclient_rate = 0.01\nclient_burst = 2\n";
+
+    let config = write_config(
+        tmp.path(),
+        &format!(
+            "{limits}trusted_proxies = [\"127.0.0.1\"]\n[audit]\npath = \"{}\"\n",
+            audit.display()
+        ),
+    );
+    let cfg = config.to_string_lossy().into_owned();
+    let goxy = serve(
+        &tmp.path().join("c1"),
+        &file_url(&proxy),
+        &["--config", &cfg],
+    );
+    assert_eq!(statuses(&goxy.url, "192.0.2.1"), [200, 200, 429]);
+    assert_eq!(
+        statuses(&goxy.url, "192.0.2.2"),
+        [200, 200, 429],
+        "another forwarded client has its own bucket"
+    );
+    // A client-written prefix does not pick the bucket: the proxy's hop does.
+    assert_eq!(
+        get(
+            &goxy.url,
+            path,
+            &[("X-Forwarded-For", "198.51.100.7, 192.0.2.1")]
+        )
+        .status,
+        429
+    );
+    drop(goxy);
+    let log = std::fs::read_to_string(&audit).unwrap();
+    assert!(
+        log.contains("\"client\":\"192.0.2.1\"") && log.contains("\"client\":\"192.0.2.2\""),
+        "audit log does not name the forwarded clients: {log}"
+    );
+
+    // Without trusted proxies the header is ignored: one bucket for 127.0.0.1.
+    let config = write_config(tmp.path(), limits);
+    let cfg = config.to_string_lossy().into_owned();
+    let goxy = serve(
+        &tmp.path().join("c2"),
+        &file_url(&proxy),
+        &["--config", &cfg],
+    );
+    assert_eq!(statuses(&goxy.url, "192.0.2.1")[..2], [200, 200]);
+    assert_eq!(
+        statuses(&goxy.url, "192.0.2.2"),
+        [429, 429, 429],
+        "a forged X-Forwarded-For escaped the limit"
+    );
+
+    // A bad network is a configuration error that names the key.
+    let bad = write_config(
+        tmp.path(),
+        "[limits]\ntrusted_proxies = [\"10.0.0.0/40\"]\n",
+    );
+    let out = std::process::Command::new(goxy_bin())
+        .args(["serve", "--check", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !out.status.success() && text.contains("limits.trusted_proxies"),
+        "{text}"
+    );
+}
