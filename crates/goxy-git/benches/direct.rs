@@ -90,6 +90,18 @@ fn build_repo(root: &Path) {
     assert!(st.success());
 }
 
+/// A fetcher for the fixture host with its cache at `cache`.
+fn fetcher(cache: &Path, zip_from_tree: bool) -> DirectFetcher {
+    DirectFetcher::new(DirectConfig {
+        insecure: IP.into(),
+        allow_private_addresses: true,
+        credentials: Credentials::default(),
+        zip_from_tree,
+        ..DirectConfig::new(cache)
+    })
+    .expect("fetcher")
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -173,13 +185,7 @@ fn main() {
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut new_tags = Vec::new();
     for (i, go_first_sum) in go_sums.iter().enumerate() {
-        let f = DirectFetcher::new(DirectConfig {
-            insecure: IP.into(),
-            allow_private_addresses: true,
-            credentials: Credentials::default(),
-            ..DirectConfig::new(tmp.path().join(format!("cache{i}")))
-        })
-        .expect("fetcher");
+        let f = fetcher(&tmp.path().join(format!("cache{i}")), true);
         rt.block_on(async {
             // First version into an empty cache: one tag at depth 1, the zip built from scratch.
             let t = Instant::now();
@@ -207,13 +213,7 @@ fn main() {
     }
     let last_tag = new_tags.last().cloned().unwrap_or_default();
     let go_new_sum = go_download(&tmp.path().join("gohome1"), &last_tag).1;
-    let f = DirectFetcher::new(DirectConfig {
-        insecure: IP.into(),
-        allow_private_addresses: true,
-        credentials: Credentials::default(),
-        ..DirectConfig::new(tmp.path().join(format!("cache{}", runs - 1)))
-    })
-    .expect("fetcher");
+    let f = fetcher(&tmp.path().join(format!("cache{}", runs - 1)), true);
     let ours_new = rt.block_on(goxy_fetch(&f, &module, &last_tag));
     assert_eq!(ours_new, go_new_sum, "goxy and go disagree on {last_tag}");
     profile_second_version(&tmp.path().join("cache0"), &module);
@@ -222,14 +222,7 @@ fn main() {
         let mut times = Vec::new();
         for _ in 0..3 {
             // A new fetcher each time: empty reuse cache, warm git cache.
-            let f = DirectFetcher::new(DirectConfig {
-                insecure: IP.into(),
-                allow_private_addresses: true,
-                credentials: Credentials::default(),
-                zip_from_tree: from_tree,
-                ..DirectConfig::new(tmp.path().join("cache0"))
-            })
-            .expect("fetcher");
+            let f = fetcher(&tmp.path().join("cache0"), from_tree);
             let t = Instant::now();
             rt.block_on(f.zip_with_hash(&module, "v1.1.0"))
                 .expect("zip");

@@ -16,7 +16,7 @@ const THIRD_IP: &str = "127.0.0.76";
 
 fn fetcher(cache: &Path, creds: Credentials) -> DirectFetcher {
     DirectFetcher::new(DirectConfig {
-        insecure: format!("{IP},{OTHER_IP},{THIRD_IP}"),
+        insecure: format!("{IP},{OTHER_IP},{THIRD_IP},{REUSE_IP}"),
         allow_private_addresses: true,
         credentials: creds,
         ..DirectConfig::new(cache)
@@ -533,13 +533,7 @@ async fn later_versions_come_from_the_completed_cache_and_reuse_unchanged_entrie
     r.tag("v1.2.0");
 
     let cache = tmp.path().join("cache");
-    let f = DirectFetcher::new(DirectConfig {
-        insecure: REUSE_IP.into(),
-        allow_private_addresses: true,
-        credentials: Credentials::default(),
-        ..DirectConfig::new(&cache)
-    })
-    .expect("fetcher");
+    let f = fetcher(&cache, Credentials::default());
     let (_, v1) = f
         .zip_with_hash(&module, "v1.0.0")
         .await

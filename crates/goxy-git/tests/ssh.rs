@@ -256,8 +256,20 @@ impl Sshd {
         key: Option<PathBuf>,
         known_hosts: Option<PathBuf>,
     ) -> DirectFetcher {
+        self.fetcher_at(&self.url, cache, allow_ssh, key, known_hosts)
+    }
+
+    /// [`Sshd::fetcher`] with the module mapped to `url`.
+    fn fetcher_at(
+        &self,
+        url: &str,
+        cache: &str,
+        allow_ssh: bool,
+        key: Option<PathBuf>,
+        known_hosts: Option<PathBuf>,
+    ) -> DirectFetcher {
         DirectFetcher::new(DirectConfig {
-            repo_overrides: vec![(MODULE.into(), self.url.clone())],
+            repo_overrides: vec![(MODULE.into(), url.to_string())],
             allow_private_addresses: true,
             allow_ssh,
             credentials: Credentials {
@@ -706,19 +718,13 @@ async fn f_host_name_is_pinned_and_its_key_checked_under_the_name() {
     let host_pub = std::fs::read_to_string(sshd.path("host_ed25519.pub")).expect("host key");
     let host_pub = host_pub.trim();
     let fetcher = |cache: &str, known_hosts: PathBuf| {
-        DirectFetcher::new(DirectConfig {
-            repo_overrides: vec![(MODULE.into(), by_name.clone())],
-            allow_private_addresses: true,
-            allow_ssh: true,
-            credentials: Credentials {
-                ssh_key: Some(sshd.key.clone()),
-                ssh_known_hosts: Some(known_hosts),
-                ..Credentials::default()
-            },
-            git_timeout: Duration::from_secs(60),
-            ..DirectConfig::new(sshd.path(cache))
-        })
-        .expect("fetcher")
+        sshd.fetcher_at(
+            &by_name,
+            cache,
+            true,
+            Some(sshd.key.clone()),
+            Some(known_hosts),
+        )
     };
     let named = sshd.path("known_hosts_named");
     std::fs::write(&named, format!("[localhost]:{} {host_pub}\n", sshd.port)).expect("write");
