@@ -123,6 +123,9 @@ pub struct App {
     sumdb: Option<Arc<dyn crate::hooks::SumdbRelay>>,
     pub metrics: Arc<crate::metrics::Metrics>,
     guard: Option<Arc<dyn crate::front::ModuleGuard>>,
+    /// For the home page's GOPROXY line when a request has no usable Host.
+    listen: String,
+    scheme: &'static str,
 }
 
 type Body = Full<Bytes>;
@@ -271,6 +274,12 @@ impl App {
             sumdb: None,
             metrics,
             guard: None,
+            listen: cfg.listen.clone(),
+            scheme: if cfg.ops.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            },
         }
     }
 
@@ -293,8 +302,29 @@ impl App {
         self
     }
 
+    pub fn listen(&self) -> &str {
+        &self.listen
+    }
+
+    pub fn scheme(&self) -> &'static str {
+        self.scheme
+    }
+
     pub fn chain(&self) -> &Chain {
         &self.chain
+    }
+
+    /// Each relayed checksum database's route and state (empty when none).
+    pub fn sumdb_statuses(&self) -> Vec<crate::sumdb::DatabaseStatus> {
+        self.sumdb
+            .as_ref()
+            .map(|s| s.statuses())
+            .unwrap_or_default()
+    }
+
+    /// Does this server verify modules against a checksum database?
+    pub fn verifies(&self) -> bool {
+        self.verifier.is_some()
     }
 
     /// Answers one request; the response carries its [`Endpoint`](crate::metrics::Endpoint)
@@ -348,7 +378,16 @@ impl App {
         };
         let if_none_match = req.headers().get(header::IF_NONE_MATCH).cloned();
         match route {
-            Route::Home => (Endpoint::Home, crate::home::page(self)),
+            Route::Home => (
+                Endpoint::Home,
+                crate::home::page(
+                    self,
+                    req.headers()
+                        .get(header::HOST)
+                        .and_then(|h| h.to_str().ok())
+                        .or_else(|| req.uri().authority().map(|a| a.as_str())),
+                ),
+            ),
             Route::Healthz => (Endpoint::Healthz, text(StatusCode::OK, "ok")),
             Route::Readyz => (Endpoint::Readyz, self.ready().await),
             Route::Sumdb(rest) => (
@@ -402,6 +441,25 @@ impl App {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "not ready: every upstream's circuit is open",
             );
+        }
+        // Verification fails closed: while no route to the database answers,
+        // misses of public modules cannot be served, so say so.
+        if self.verifies() {
+            for db in self.sumdb_statuses() {
+                if db.status.up == Some(false) {
+                    return text(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        &format!(
+                            "not ready: checksum database {} unavailable: {}",
+                            db.name,
+                            db.status
+                                .last_error
+                                .as_deref()
+                                .unwrap_or("no route answered")
+                        ),
+                    );
+                }
+            }
         }
         text(StatusCode::OK, "ready")
     }
@@ -600,8 +658,12 @@ impl App {
         let source: Arc<str> = Arc::from(provenance.source.as_str());
         if let (Some(verifier), Some(h1)) = (&self.verifier, &validated.h1) {
             let verified = verifier.verify(&module, &version, kind, h1).await;
-            self.metrics.checksum(verified.is_ok());
-            verified?;
+            self.metrics.checksum(match &verified {
+                Ok(()) => crate::metrics::ChecksumOutcome::Verified,
+                Err(f) if f.unavailable => crate::metrics::ChecksumOutcome::Unavailable,
+                Err(_) => crate::metrics::ChecksumOutcome::Rejected,
+            });
+            verified.map_err(|f| f.error)?;
         }
         let store = self.store.clone();
         let commit_key = key.clone();

@@ -118,7 +118,9 @@ pub struct ServerConfig {
     pub listen: String,
     pub cache_dir: PathBuf,
     pub upstream: Vec<Entry>,
-    pub upstream_origin: &'static str,
+    pub upstream_origin: String,
+    /// The Go environment goxy inherited settings from (with their origins).
+    pub go_env: goxy_goenv::GoConfig,
     pub list_ttl: Duration,
     pub not_found_ttl: Duration,
     pub ca_file: Option<PathBuf>,
@@ -147,18 +149,6 @@ pub fn default_cache_dir() -> PathBuf {
     std::env::temp_dir().join("goxy-cache")
 }
 
-fn go_env_goproxy() -> Option<String> {
-    let out = std::process::Command::new("go")
-        .args(["env", "GOPROXY"])
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let value = String::from_utf8(out.stdout).ok()?.trim().to_string();
-    (!value.is_empty()).then_some(value)
-}
-
 /// The number of worker threads asked for: flag/env, else the config
 /// file's `workers`; `None` means one per CPU. Read before the runtime
 /// starts; a broken file is reported later by [`resolve`].
@@ -170,8 +160,20 @@ pub fn worker_threads(args: &ServeArgs) -> Option<usize> {
     args.workers.or_else(from_file).filter(|n| *n > 0)
 }
 
-/// Resolves flags/env over the file over defaults.
+/// Resolves flags/env over the file over the Go environment (read once, as
+/// the go command reads it) over defaults.
 pub fn resolve(args: &ServeArgs) -> Result<ServerConfig, String> {
+    resolve_with(args, &goxy_goenv::GoConfig::from_process())
+}
+
+/// A Go setting and where it came from, when set.
+fn go_setting(go: &goxy_goenv::GoConfig, key: &str) -> Option<(String, String)> {
+    let (value, source) = go.get(key);
+    (!value.trim().is_empty()).then(|| (value, source.describe(go)))
+}
+
+/// [`resolve`] with the Go environment given (tests pass their own).
+pub fn resolve_with(args: &ServeArgs, go: &goxy_goenv::GoConfig) -> Result<ServerConfig, String> {
     let file = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -195,35 +197,36 @@ pub fn resolve(args: &ServeArgs) -> Result<ServerConfig, String> {
         Some(path) => format!("config {}: {e}", path.display()),
         None => e,
     })?;
-    let listen = args
-        .listen
-        .clone()
-        .or(file.listen)
-        .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+    let listen = listen_address(
+        &args
+            .listen
+            .clone()
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
+    )?;
     let cache_dir = args
         .cache_dir
         .clone()
         .or(file.cache_dir)
         .unwrap_or_else(default_cache_dir);
     let (upstream_text, upstream_origin) = if let Some(u) = &args.upstream {
-        (u.clone(), "--upstream/GOXY_UPSTREAM")
+        (u.clone(), "--upstream/GOXY_UPSTREAM".to_string())
     } else if let Some(u) = file.upstream {
-        (u, "config file")
-    } else if let Some(u) = std::env::var("GOPROXY")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-    {
-        (u, "GOPROXY")
-    } else if let Some(u) = go_env_goproxy() {
-        (u, "go env GOPROXY")
+        (u, "config file".to_string())
+    } else if let Some((u, source)) = go_setting(go, "GOPROXY") {
+        (u, format!("GOPROXY from the {source}"))
     } else {
-        ("direct".to_string(), "default (no Go configuration found)")
+        (
+            "direct".to_string(),
+            "default (no Go configuration found)".to_string(),
+        )
     };
     let entries = proxylist::parse(&upstream_text)
         .map_err(|e| format!("upstream ({upstream_origin}): {e}"))?;
     let sumdb = crate::sumdb::resolve_settings(
         args.sumdb.as_deref(),
         &file.sumdb,
+        go_setting(go, "GOSUMDB"),
         args.sumdb_verify
             .as_deref()
             .or(file.sumdb_verify.as_deref()),
@@ -240,7 +243,7 @@ pub fn resolve(args: &ServeArgs) -> Result<ServerConfig, String> {
             file.no_proxy.as_deref(),
             file.no_sumdb.as_deref(),
         ],
-        |name| std::env::var(name).ok(),
+        |name| go_setting(go, name).map(|(v, _)| v),
     );
     // Credentials without their own `[auth] private` patterns guard the
     // modules this server already treats as private (`private`/GOPRIVATE).
@@ -262,6 +265,7 @@ pub fn resolve(args: &ServeArgs) -> Result<ServerConfig, String> {
         cache_dir,
         upstream: entries,
         upstream_origin,
+        go_env: go.clone(),
         list_ttl: Duration::from_secs(args.list_ttl.or(file.list_ttl).unwrap_or(DEFAULT_LIST_TTL)),
         not_found_ttl: Duration::from_secs(
             args.not_found_ttl
@@ -277,8 +281,28 @@ pub fn resolve(args: &ServeArgs) -> Result<ServerConfig, String> {
         sumdb,
         private,
         ops,
-        direct: crate::direct::DirectSettings::resolve(&args.direct, file.direct),
+        direct: crate::direct::DirectSettings::resolve(
+            &args.direct,
+            file.direct,
+            go_setting(go, "GOINSECURE").map(|(v, _)| v),
+        ),
     })
+}
+
+/// A listen address as Go servers take it: `HOST:PORT`, `[V6]:PORT`, or
+/// `:PORT` for every interface.
+pub fn listen_address(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    let bad = || format!("listen {value:?}: want HOST:PORT (127.0.0.1:8080, [::1]:8080) or :PORT");
+    let (host, port) = value.rsplit_once(':').ok_or_else(bad)?;
+    port.parse::<u16>().map_err(|_| bad())?;
+    if host.is_empty() {
+        return Ok(format!("0.0.0.0:{port}"));
+    }
+    if host.contains(':') && !(host.starts_with('[') && host.ends_with(']')) {
+        return Err(bad());
+    }
+    Ok(value.to_string())
 }
 
 /// Removes entries that point back at this server (a GOPROXY inherited from
@@ -329,6 +353,46 @@ mod tests {
             vec!["http://127.0.0.1:8080", "http://localhost:8080"]
         );
         assert_eq!(proxylist::format(&kept), "http://127.0.0.1:9090,direct");
+    }
+
+    #[test]
+    fn listen_addresses_as_go_servers_take_them() {
+        assert_eq!(listen_address(":8080").unwrap(), "0.0.0.0:8080");
+        assert_eq!(listen_address("127.0.0.1:1").unwrap(), "127.0.0.1:1");
+        assert_eq!(listen_address("[::1]:80").unwrap(), "[::1]:80");
+        assert_eq!(listen_address("localhost:80").unwrap(), "localhost:80");
+        for bad in ["localhost", ":http", "::1:80", "1.2.3.4:99999", ""] {
+            let err = listen_address(bad).unwrap_err();
+            assert!(err.contains("HOST:PORT"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn go_settings_come_from_the_goenv_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let envfile = dir.path().join("env");
+        std::fs::write(
+            &envfile,
+            "GOPRIVATE=corp.example\nGOPROXY=http://127.0.0.1:9/p\nGOINSECURE=ins.example\n",
+        )
+        .unwrap();
+        let path = envfile.display().to_string();
+        let go = goxy_goenv::GoConfig::read(&|k: &str| (k == "GOENV").then(|| path.clone()));
+        let cfg = resolve_with(&ServeArgs::default(), &go).unwrap();
+        assert!(cfg.private.skip_proxy("corp.example/secret"));
+        assert!(cfg.private.skip_sumdb("corp.example/secret"));
+        assert_eq!(proxylist::format(&cfg.upstream), "http://127.0.0.1:9/p");
+        assert!(
+            cfg.upstream_origin.contains("GOENV file"),
+            "{}",
+            cfg.upstream_origin
+        );
+        assert_eq!(cfg.direct.insecure, "ins.example");
+        // Nothing set anywhere: the public checksum database, built in.
+        assert_eq!(
+            cfg.sumdb.databases.first().map(|d| d.name.as_str()),
+            Some("sum.golang.org")
+        );
     }
 
     #[test]

@@ -80,13 +80,18 @@ pub struct DirectSettings {
 }
 
 impl DirectSettings {
-    pub fn resolve(args: &DirectArgs, file: FileDirect) -> DirectSettings {
+    /// `go_insecure` is GOINSECURE as the go command reads it.
+    pub fn resolve(
+        args: &DirectArgs,
+        file: FileDirect,
+        go_insecure: Option<String>,
+    ) -> DirectSettings {
         let insecure = args
             .insecure
             .clone()
             .filter(|v| !v.trim().is_empty())
             .or(file.insecure)
-            .or_else(|| std::env::var("GOINSECURE").ok())
+            .or(go_insecure)
             .unwrap_or_default();
         DirectSettings {
             insecure,

@@ -174,9 +174,9 @@ impl Front {
             r.extensions_mut().insert(Endpoint::of_path(path));
             r
         } else if path == "/metrics" {
-            let mut r = Response::new(Full::new(Bytes::from(
-                self.metrics.render(self.app.chain()),
-            )));
+            let mut text = self.metrics.render(self.app.chain());
+            crate::metrics::render_sumdb(&mut text, &self.app.sumdb_statuses());
+            let mut r = Response::new(Full::new(Bytes::from(text)));
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

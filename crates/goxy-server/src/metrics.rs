@@ -248,6 +248,71 @@ impl Refusal {
     }
 }
 
+/// What a check against the checksum database came to: `rejected` is a
+/// hash mismatch, a bad proof or a record the database lacks; `unavailable`
+/// means no route to the database answered (nothing was cached either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChecksumOutcome {
+    Rejected,
+    Verified,
+    Unavailable,
+}
+
+impl ChecksumOutcome {
+    pub const ALL: [ChecksumOutcome; 3] = [
+        ChecksumOutcome::Rejected,
+        ChecksumOutcome::Verified,
+        ChecksumOutcome::Unavailable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChecksumOutcome::Rejected => "rejected",
+            ChecksumOutcome::Verified => "verified",
+            ChecksumOutcome::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// The checksum database series, read at scrape time.
+pub fn render_sumdb(out: &mut String, statuses: &[crate::sumdb::DatabaseStatus]) {
+    use std::fmt::Write as _;
+    if statuses.is_empty() {
+        return;
+    }
+    header(out, "goxy_sumdb_up", "gauge", "Whether the last exchange with the checksum database succeeded (1) or failed (0); absent before the first.");
+    for db in statuses {
+        if let Some(up) = db.status.up {
+            let _ = writeln!(
+                out,
+                "goxy_sumdb_up{{database=\"{}\"}} {}",
+                escape_label(&db.name),
+                u8::from(up)
+            );
+        }
+    }
+    header(
+        out,
+        "goxy_sumdb_route",
+        "gauge",
+        "How the checksum database is reached: through an upstream proxy or at its own URL.",
+    );
+    for db in statuses {
+        if let Some(route) = &db.status.route {
+            let via = if route.starts_with("upstream ") {
+                "proxy"
+            } else {
+                "direct"
+            };
+            let _ = writeln!(
+                out,
+                "goxy_sumdb_route{{database=\"{}\",via=\"{via}\"}} 1",
+                escape_label(&db.name)
+            );
+        }
+    }
+}
+
 /// All of goxy's counters.
 pub struct Metrics {
     requests: [[AtomicU64; STATUSES.len()]; Endpoint::ALL.len()],
@@ -255,7 +320,7 @@ pub struct Metrics {
     lookups: [[[AtomicU64; 2]; CacheKind::ALL.len()]; Tier::ALL.len()],
     responses: [[AtomicU64; OUTCOMES.len()]; CacheKind::ALL.len()],
     flight_waits: [AtomicU64; CacheKind::ALL.len()],
-    checksum: [AtomicU64; 2],
+    checksum: [AtomicU64; ChecksumOutcome::ALL.len()],
     refusals: [AtomicU64; Refusal::ALL.len()],
     upstreams: Vec<UpstreamSeries>,
     /// Fetches whose failure named no configured upstream (e.g. `direct`).
@@ -349,8 +414,8 @@ impl Metrics {
         }
     }
 
-    pub fn checksum(&self, verified: bool) {
-        if let Some(c) = self.checksum.get(usize::from(verified)) {
+    pub fn checksum(&self, outcome: ChecksumOutcome) {
+        if let Some(c) = self.checksum.get(outcome as usize) {
             c.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -373,6 +438,28 @@ impl Metrics {
     }
 
     /// Total served responses with this outcome (all kinds), for the home page.
+    /// Module requests (list, @latest, .info, .mod, .zip) answered with a
+    /// server-side failure (5xx, or a status without its own series).
+    pub fn failed_module_answers(&self) -> u64 {
+        let module = [
+            Endpoint::List,
+            Endpoint::Latest,
+            Endpoint::Info,
+            Endpoint::Mod,
+            Endpoint::Zip,
+        ];
+        module
+            .iter()
+            .filter_map(|e| self.requests.get(*e as usize))
+            .flat_map(|row| {
+                row.iter()
+                    .zip(STATUSES)
+                    .filter(|(_, status)| *status >= 500 || *status == 0)
+                    .map(|(c, _)| c.load(Ordering::Relaxed))
+            })
+            .sum()
+    }
+
     pub fn responses_with(&self, outcome: Outcome) -> u64 {
         self.responses
             .iter()
@@ -493,7 +580,8 @@ impl Metrics {
             "counter",
             "Checksum-database verifications before commit, by outcome.",
         );
-        for (i, outcome) in ["rejected", "verified"].iter().enumerate() {
+        for (i, outcome) in ChecksumOutcome::ALL.iter().enumerate() {
+            let outcome = outcome.as_str();
             let value = self.checksum.get(i).map(load).unwrap_or(0);
             let _ = writeln!(
                 out,

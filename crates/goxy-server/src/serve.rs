@@ -67,15 +67,100 @@ fn summary(cfg: &ServerConfig) -> String {
     )
 }
 
+/// `--check`: what can be tried without serving is tried — the TLS
+/// certificate, the cache directory, the listen address, and (unless every
+/// upstream is `off`) the route to each checksum database.
+async fn check(cfg: &ServerConfig) -> Result<(), String> {
+    if let Some(tls) = &cfg.ops.tls {
+        crate::tls::load_certified_key(&tls.cert, &tls.key)?;
+    }
+    let store = DiskStore::open(&cfg.cache_dir)
+        .map_err(|e| format!("cache directory {}: {e}", cfg.cache_dir.display()))?;
+    store.check_writable().map_err(|e| {
+        format!(
+            "cache directory {}: not writable: {e}",
+            cfg.cache_dir.display()
+        )
+    })?;
+    drop(
+        TcpListener::bind(&cfg.listen)
+            .await
+            .map_err(|e| format!("listen on {}: {e}", cfg.listen))?,
+    );
+    println!("{}", summary(cfg));
+    for key in [
+        "GOPROXY",
+        "GOSUMDB",
+        "GOPRIVATE",
+        "GONOPROXY",
+        "GONOSUMDB",
+        "GOINSECURE",
+    ] {
+        let (value, source) = cfg.go_env.get(key);
+        println!("go env {key}={value:?} ({})", source.describe(&cfg.go_env));
+    }
+    println!(
+        "private patterns: private {:?}, no_proxy {:?}, no_sumdb {:?}",
+        cfg.private.private,
+        cfg.private.no_proxy,
+        cfg.private.no_sumdb_effective()
+    );
+    if cfg.sumdb.databases.is_empty() {
+        println!("checksum database: off ({})", cfg.sumdb.origin);
+        return Ok(());
+    }
+    let offline = cfg
+        .upstream
+        .iter()
+        .all(|e| e.kind == goxy_fetch::EntryKind::Off);
+    for db in &cfg.sumdb.databases {
+        println!(
+            "checksum database {} (from {}), verify {}",
+            db.name,
+            cfg.sumdb.origin,
+            cfg.sumdb.verify == crate::sumdb::VerifyMode::Verify
+        );
+    }
+    if offline {
+        println!("checksum database route: not probed (every upstream is off)");
+        return Ok(());
+    }
+    let http = HttpClient::new(HttpConfig {
+        timeouts: cfg.timeouts,
+        proxy: ProxyEnv::from_env(),
+        extra_ca_file: cfg.ca_file.clone(),
+    })?;
+    let sumdb = crate::sumdb::Sumdb::new(
+        &cfg.sumdb,
+        cfg.private.clone(),
+        &cfg.cache_dir,
+        http,
+        cfg.upstream.clone(),
+    )?;
+    let mut failed = Vec::new();
+    for (name, result) in sumdb.probe().await {
+        match result {
+            Ok(route) => println!("checksum database {name} route: {route}"),
+            Err(e) => {
+                println!("checksum database {name} route: UNAVAILABLE: {e}");
+                failed.push(e);
+            }
+        }
+    }
+    if failed.is_empty() || cfg.sumdb.verify == crate::sumdb::VerifyMode::Off {
+        Ok(())
+    } else {
+        Err(format!(
+            "checksum database unreachable (misses of public modules would fail): {}",
+            failed.join("; ")
+        ))
+    }
+}
+
 async fn run_inner(args: ServeArgs) -> Result<(), String> {
     let cfg = config::resolve(&args)?;
     if args.check {
-        // Load what can be loaded without serving, so a bad certificate fails here.
-        if let Some(tls) = &cfg.ops.tls {
-            crate::tls::load_certified_key(&tls.cert, &tls.key)?;
-        }
-        println!("{}", summary(&cfg));
-        return Ok(());
+        return check(&cfg).await;
     }
     let store = DiskStore::open(&cfg.cache_dir)
         .map_err(|e| format!("cache directory {}: {e}", cfg.cache_dir.display()))?;
@@ -124,7 +209,7 @@ async fn run_inner(args: ServeArgs) -> Result<(), String> {
         .with_direct_only(Box::new(move |module: &str| private.skip_proxy(module)));
     tracing::info!(
         upstream = %goxy_fetch::proxylist::format(chain_entries(&chain).as_slice()),
-        origin = cfg.upstream_origin,
+        origin = %cfg.upstream_origin,
         cache_dir = %cfg.cache_dir.display(),
         "goxy serving"
     );

@@ -41,24 +41,45 @@ const MAX_LOOKUP_BYTES: usize = 1 << 20;
 const MAX_TILE_BYTES: usize = 4 << 20;
 const PARTIAL_TILE_TTL: Duration = Duration::from_secs(60);
 
-/// One `[[sumdb]]` entry of the config file.
+/// One `[[sumdb]]` entry of the config file: the two fields of a GOSUMDB
+/// value (`key`, else `name` for a database whose key is built in, and an
+/// optional `url`).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileSumdb {
     pub name: String,
-    pub key: String,
+    pub key: Option<String>,
     pub url: Option<String>,
 }
 
+/// Verifier keys built into the go command (cmd/go/internal/modfetch/key.go
+/// `knownGOSUMDB`); public, so goxy builds them in too and needs no toolchain.
+pub const KNOWN_DATABASES: &[(&str, &str)] = &[(
+    "sum.golang.org",
+    "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8",
+)];
+
+/// GOSUMDB's default when nothing sets it (the toolchain's go.env value).
+pub const DEFAULT_GOSUMDB: &str = "sum.golang.org";
+
 /// A checksum database goxy relays and verifies against.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatabaseConfig {
     /// The name clients use (`/sumdb/<name>/...`), from the key.
     pub name: String,
     /// `name+hash+base64key`.
     pub key: String,
-    /// Base URL of the database (no trailing slash).
-    pub url: url::Url,
+    /// An explicit URL (GOSUMDB's second field): used as is, bypassing the
+    /// upstream proxies, as cmd/go does. None: reach `https://<name>`
+    /// through the first upstream proxy that supports the database.
+    pub url: Option<url::Url>,
+}
+
+impl DatabaseConfig {
+    /// `https://<name>`, the database's own address.
+    pub fn direct_url(&self) -> String {
+        format!("https://{}", self.name)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,9 +96,9 @@ pub struct SumdbSettings {
     pub databases: Vec<DatabaseConfig>,
     pub verify: VerifyMode,
     pub latest_ttl: Duration,
-    /// Where the database list came from (for the startup log).
-    pub origin: &'static str,
-    /// Said once at startup (e.g. a database named without a key).
+    /// Where the database setting came from (for `--check` and the start-up log).
+    pub origin: String,
+    /// Said once at startup (e.g. the database is off).
     pub warnings: Vec<String>,
 }
 
@@ -87,97 +108,105 @@ impl Default for SumdbSettings {
             databases: Vec::new(),
             verify: VerifyMode::Verify,
             latest_ttl: Duration::from_secs(DEFAULT_LATEST_TTL),
-            origin: "none",
+            origin: "none".into(),
             warnings: Vec::new(),
         }
     }
 }
 
-/// A `GOSUMDB` value: `off`, `name`, `name+hash+key`, or `name+hash+key url`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GoSumdb {
-    Off,
-    /// Only a name: the key is built into the Go toolchain, not known here.
-    NameOnly(String),
-    Keyed {
-        name: String,
-        key: String,
-        url: String,
-    },
-}
-
-/// Parses a `GOSUMDB` value (the URL defaults to `https://<name>`).
-pub fn parse_gosumdb(value: &str) -> Result<GoSumdb, String> {
-    let value = value.trim();
-    let mut fields = value.split_whitespace();
-    let key = fields.next().ok_or("empty checksum database setting")?;
-    let url = fields.next();
-    if fields.next().is_some() {
-        return Err(format!(
-            "checksum database {value:?}: want \"name+key\" or \"name+key url\""
-        ));
+/// Parses a GOSUMDB value exactly as cmd/go's `dbDial`
+/// (cmd/go/internal/modfetch/sumdb.go) does: `off`; `sum.golang.google.cn`
+/// as the alias `sum.golang.org https://sum.golang.google.cn`; one or two
+/// fields, the first a verifier key or the name of a database whose key is
+/// built in, the second an explicit URL. `Ok(None)` is `off`.
+pub fn parse_gosumdb(value: &str) -> Result<Option<DatabaseConfig>, String> {
+    let mut value = value.trim();
+    if value == "sum.golang.google.cn" {
+        value = "sum.golang.org https://sum.golang.google.cn";
     }
-    if key == "off" && url.is_none() {
-        return Ok(GoSumdb::Off);
+    if value == "off" {
+        return Ok(None);
     }
-    if !key.contains('+') {
-        // `name` or `name url`: the go command knows the key of its default
-        // databases; goxy does not, whatever the URL.
-        return Ok(GoSumdb::NameOnly(key.to_string()));
-    }
-    let verifier =
-        Verifier::parse(key).map_err(|e| format!("checksum database key {key:?}: {e}"))?;
+    let fields: Vec<&str> = value.split_whitespace().collect();
+    let (first, url) = match fields.as_slice() {
+        [] => return Err("missing GOSUMDB".into()),
+        [key] => (*key, None),
+        [key, url] => (*key, Some(*url)),
+        _ => return Err(format!("invalid GOSUMDB {value:?}: too many fields")),
+    };
+    let key = KNOWN_DATABASES
+        .iter()
+        .find(|(name, _)| *name == first)
+        .map(|(_, key)| *key)
+        .unwrap_or(first);
+    let verifier = Verifier::parse(key).map_err(|e| {
+        if key.contains('+') {
+            format!("invalid GOSUMDB {value:?}: {e}")
+        } else {
+            format!(
+                "invalid GOSUMDB {value:?}: {key:?} is neither a verifier key (name+hash+key) nor a database \
+                 whose key is built in (known: {})",
+                KNOWN_DATABASES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+            )
+        }
+    })?;
     let name = verifier.name().to_string();
-    let url = url
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("https://{name}"));
-    Ok(GoSumdb::Keyed {
+    // cmd/go: "no funny business in the database name" (host[/path]).
+    let direct = url::Url::parse(&format!("https://{name}"))
+        .map_err(|e| format!("invalid sumdb name (must be host[/path]): {name}: {e}"))?;
+    if name.ends_with('/')
+        || direct.host_str().is_none_or(str::is_empty)
+        || direct.query().is_some()
+        || direct.fragment().is_some()
+        || direct.as_str() != format!("https://{name}")
+            && direct.as_str() != format!("https://{name}/")
+    {
+        return Err(format!("invalid sumdb name (must be host[/path]): {name}"));
+    }
+    let url = match url {
+        None => None,
+        Some(text) => {
+            let parsed = url::Url::parse(text.trim_end_matches('/'))
+                .map_err(|e| format!("invalid GOSUMDB URL {text:?}: {e}"))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(format!("invalid GOSUMDB URL {text:?}: not http or https"));
+            }
+            Some(parsed)
+        }
+    };
+    Ok(Some(DatabaseConfig {
         name,
         key: key.to_string(),
         url,
-    })
+    }))
 }
 
-fn database(name: &str, key: &str, url: &str) -> Result<DatabaseConfig, String> {
-    let verifier =
-        Verifier::parse(key).map_err(|e| format!("checksum database {name}: key {key:?}: {e}"))?;
-    if verifier.name() != name {
+fn file_entry(entry: &FileSumdb) -> Result<DatabaseConfig, String> {
+    let first = entry.key.as_deref().unwrap_or(&entry.name);
+    let value = match &entry.url {
+        Some(url) => format!("{first} {url}"),
+        None => first.to_string(),
+    };
+    let db = parse_gosumdb(&value)
+        .map_err(|e| format!("[[sumdb]] {}: {e}", entry.name))?
+        .ok_or_else(|| format!("[[sumdb]] {}: \"off\" is not a database", entry.name))?;
+    if db.name != entry.name {
         return Err(format!(
-            "checksum database {name}: the key is for {:?}",
-            verifier.name()
+            "[[sumdb]] {}: the key is for {:?}",
+            entry.name, db.name
         ));
     }
-    let parsed = url::Url::parse(url.trim_end_matches('/'))
-        .map_err(|e| format!("checksum database {name}: URL {url:?}: {e}"))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(format!(
-            "checksum database {name}: URL {url:?} is not http or https"
-        ));
-    }
-    Ok(DatabaseConfig {
-        name: name.to_string(),
-        key: key.to_string(),
-        url: parsed,
-    })
+    Ok(db)
 }
 
-fn go_env_gosumdb() -> Option<String> {
-    let out = std::process::Command::new("go")
-        .args(["env", "GOSUMDB"])
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let value = String::from_utf8(out.stdout).ok()?.trim().to_string();
-    (!value.is_empty()).then_some(value)
-}
-
-/// Resolves the databases from `--sumdb`/`GOXY_SUMDB` (GOSUMDB syntax), then
-/// the config file's `[[sumdb]]` entries, then `GOSUMDB`, then `go env GOSUMDB`.
+/// Resolves the databases: `--sumdb`/`GOXY_SUMDB` (GOSUMDB syntax), then the
+/// config file's `[[sumdb]]` entries, then GOSUMDB as the go command reads
+/// it (`gosumdb`: environment, GOENV file, `$GOROOT/go.env`, with where it
+/// came from), then GOSUMDB's default. An unusable value is an error.
 pub fn resolve_settings(
     flag: Option<&str>,
     file: &[FileSumdb],
+    gosumdb: Option<(String, String)>,
     verify: Option<&str>,
     latest_ttl: Option<u64>,
 ) -> Result<SumdbSettings, String> {
@@ -195,77 +224,27 @@ pub fn resolve_settings(
         latest_ttl: Duration::from_secs(latest_ttl.unwrap_or(DEFAULT_LATEST_TTL)),
         ..SumdbSettings::default()
     };
-    let (gosumdb, origin) = if let Some(value) = flag.filter(|v| !v.trim().is_empty()) {
-        (value.to_string(), "--sumdb/GOXY_SUMDB")
+    let (value, origin) = if let Some(value) = flag.filter(|v| !v.trim().is_empty()) {
+        (value.to_string(), "--sumdb/GOXY_SUMDB".to_string())
     } else if !file.is_empty() {
         for entry in file {
-            let url = entry
-                .url
-                .clone()
-                .unwrap_or_else(|| format!("https://{}", entry.name));
-            settings
-                .databases
-                .push(database(&entry.name, &entry.key, &url)?);
+            settings.databases.push(file_entry(entry)?);
         }
-        settings.origin = "config file";
+        settings.origin = "config file".into();
         return Ok(settings);
-    } else if let Some(value) = std::env::var("GOSUMDB")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-    {
-        (value, "GOSUMDB")
-    } else if let Some(value) = go_env_gosumdb() {
-        (value, "go env GOSUMDB")
+    } else if let Some((value, origin)) = gosumdb.filter(|(v, _)| !v.trim().is_empty()) {
+        (value, format!("GOSUMDB from the {origin}"))
     } else {
-        settings.warnings.push("no checksum database configured (GOSUMDB and go env GOSUMDB are unset): modules are not verified; configure [[sumdb]] name/key/url".into());
-        return Ok(settings);
+        (DEFAULT_GOSUMDB.to_string(), "default".to_string())
     };
-    settings.origin = origin;
-    match parse_gosumdb(&gosumdb).map_err(|e| format!("{e} (from {origin})"))? {
-        GoSumdb::Off => settings.warnings.push(format!("checksum database off (from {origin}): modules are not verified")),
-        GoSumdb::NameOnly(name) => match toolchain_known_key(&name) {
-            // The go command knows this database's key; so does goxy, from the
-            // same place: the installed toolchain's own table.
-            Some(key) => settings.databases.push(database(&name, &key, &format!("https://{name}"))?),
-            None => settings.warnings.push(format!(
-                "checksum database {name} (from {origin}) has no key here (the installed go toolchain does not \
-                 know it either): it is neither relayed nor used to verify modules; configure it with [[sumdb]] \
-                 name/key/url in the config file or --sumdb \"name+hash+key url\""
-            )),
-        },
-        GoSumdb::Keyed { name, key, url } => settings.databases.push(database(&name, &key, &url)?),
+    match parse_gosumdb(&value).map_err(|e| format!("checksum database ({origin}): {e}"))? {
+        None => settings.warnings.push(format!(
+            "checksum database off ({origin}): modules are not verified"
+        )),
+        Some(db) => settings.databases.push(db),
     }
+    settings.origin = origin;
     Ok(settings)
-}
-
-/// The verifier key the installed Go toolchain has built in for `name` (the
-/// `knownGOSUMDB` table in its source, `$GOROOT/src/cmd/go/internal/modfetch/key.go`).
-fn toolchain_known_key(name: &str) -> Option<String> {
-    let out = std::process::Command::new("go")
-        .args(["env", "GOROOT"])
-        .output()
-        .ok()?;
-    let goroot = String::from_utf8(out.stdout).ok()?;
-    let path = std::path::Path::new(goroot.trim()).join("src/cmd/go/internal/modfetch/key.go");
-    known_key_from_source(&std::fs::read_to_string(path).ok()?, name)
-}
-
-/// Finds `"name": "name+hash+key",` in Go source text.
-fn known_key_from_source(source: &str, name: &str) -> Option<String> {
-    source.lines().find_map(|line| {
-        let (left, right) = line.trim().split_once(':')?;
-        if left.trim() != format!("{name:?}") {
-            return None;
-        }
-        let key = right
-            .trim()
-            .trim_end_matches(',')
-            .trim()
-            .strip_prefix('"')?
-            .strip_suffix('"')?;
-        (key.starts_with(&format!("{name}+")) && goxy_sumdb::note::Verifier::parse(key).is_ok())
-            .then(|| key.to_string())
-    })
 }
 
 /// Why an answer from a database could not be relayed or used.
@@ -309,7 +288,13 @@ impl DbError {
 /// One relayed database and what has been proven about it.
 struct Database {
     name: String,
-    base: String,
+    /// GOSUMDB's explicit URL, which bypasses the proxies.
+    explicit: Option<String>,
+    /// How the database is reached now; None until chosen, and again after
+    /// the route failed, so the next request chooses anew.
+    route: tokio::sync::Mutex<Option<Route>>,
+    /// What the last exchange with the database said (home page, /readyz, /metrics).
+    status: Mutex<RouteStatus>,
     dir: PathBuf,
     log: Mutex<TrustedLog>,
     latest: Mutex<Option<(Bytes, Instant)>>,
@@ -392,7 +377,12 @@ impl Database {
         };
         Ok(Database {
             name: config.name.clone(),
-            base: config.url.as_str().trim_end_matches('/').to_string(),
+            explicit: config
+                .url
+                .as_ref()
+                .map(|u| u.as_str().trim_end_matches('/').to_string()),
+            route: tokio::sync::Mutex::new(None),
+            status: Mutex::new(RouteStatus::default()),
             dir,
             log: Mutex::new(log),
             latest: Mutex::new(None),
@@ -472,9 +462,41 @@ impl Database {
     }
 }
 
+/// How a database is reached: through an upstream proxy's `/sumdb/<name>`
+/// or at its own URL.
+#[derive(Debug, Clone)]
+struct Route {
+    /// Base URL the endpoints are joined to (no trailing slash).
+    base: String,
+    /// Short name for messages: `upstream <name>` or the database URL.
+    short: String,
+    /// Why this route, for the start-up log, the home page and `--check`.
+    why: String,
+}
+
+/// The state of one database's route, as the last exchange left it.
+#[derive(Debug, Clone, Default)]
+pub struct RouteStatus {
+    /// `short — why` of the route in use, when one was chosen.
+    pub route: Option<String>,
+    /// None until the first exchange; then whether it succeeded.
+    pub up: Option<bool>,
+    /// The last failure, with its network cause.
+    pub last_error: Option<String>,
+}
+
+/// One database's status, for the home page, `/readyz` and `/metrics`.
+#[derive(Debug, Clone)]
+pub struct DatabaseStatus {
+    pub name: String,
+    pub status: RouteStatus,
+}
+
 /// The relay and verifier for the configured checksum databases.
 pub struct Sumdb {
     http: HttpClient,
+    /// The upstream list, asked in order for `/sumdb/<name>/supported`.
+    upstreams: Vec<goxy_fetch::Entry>,
     databases: Vec<Arc<Database>>,
     verify: VerifyMode,
     private: PrivatePatterns,
@@ -493,6 +515,7 @@ impl Sumdb {
         private: PrivatePatterns,
         cache_dir: &Path,
         http: HttpClient,
+        upstreams: Vec<goxy_fetch::Entry>,
     ) -> Result<Sumdb, String> {
         let databases = settings
             .databases
@@ -501,6 +524,7 @@ impl Sumdb {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Sumdb {
             http,
+            upstreams,
             databases,
             verify: settings.verify,
             private,
@@ -515,23 +539,185 @@ impl Sumdb {
         self.verify == VerifyMode::Verify && !self.databases.is_empty()
     }
 
+    /// Chooses how to reach `db` as cmd/go's `dbClient.initBase` does
+    /// (cmd/go/internal/modfetch/sumdb.go): an explicit URL is used as is;
+    /// otherwise each upstream proxy in order is asked for
+    /// `/sumdb/<name>/supported`, the first that answers 200 is used, a
+    /// 404/410 (or any error after `|`) moves on to the next, any other
+    /// failure after `,` makes the database unavailable; `direct`, `off`
+    /// and file entries do not proxy it; when no proxy does, the database's
+    /// own URL.
+    async fn choose_route(&self, db: &Database) -> Result<Route, DbError> {
+        if let Some(explicit) = &db.explicit {
+            return Ok(Route {
+                base: explicit.clone(),
+                short: explicit.clone(),
+                why: "the URL given in GOSUMDB (used as is; no proxy is asked)".into(),
+            });
+        }
+        let mut passed = Vec::new();
+        for entry in &self.upstreams {
+            let goxy_fetch::EntryKind::Http(base) = &entry.kind else {
+                continue;
+            };
+            let name = entry.display_name();
+            let text = format!(
+                "{}/sumdb/{}/supported",
+                base.as_str().trim_end_matches('/'),
+                db.name
+            );
+            let Ok(url) = url::Url::parse(&text) else {
+                continue;
+            };
+            self.outbound.fetch_add(1, Ordering::Relaxed);
+            let failure = match self.http.get(&url).await {
+                Ok(resp) if resp.status().is_success() => {
+                    return Ok(Route {
+                        base: format!("{}/sumdb/{}", base.as_str().trim_end_matches('/'), db.name),
+                        short: format!("upstream {name}"),
+                        why: format!("upstream {name} answers /sumdb/{}/supported", db.name),
+                    });
+                }
+                Ok(resp)
+                    if resp.status() == StatusCode::NOT_FOUND
+                        || resp.status() == StatusCode::GONE =>
+                {
+                    passed.push(format!("{name} does not proxy it ({})", resp.status().as_u16()));
+                    continue;
+                }
+                Ok(resp) => DbError::Unreachable {
+                    message: format!(
+                        "checksum database {}: upstream {name} answered /sumdb/{}/supported with {}",
+                        db.name,
+                        db.name,
+                        resp.status().as_u16()
+                    ),
+                    timed_out: false,
+                },
+                Err(e) => DbError::Unreachable {
+                    message: format!(
+                        "checksum database {}: upstream {name}: /sumdb/{}/supported: {e}",
+                        db.name, db.name
+                    ),
+                    timed_out: e.timed_out,
+                },
+            };
+            if entry.fallthrough == goxy_fetch::FallThrough::OnAnyError {
+                passed.push(failure.message().to_string());
+                continue;
+            }
+            return Err(failure);
+        }
+        let direct = format!("https://{}", db.name);
+        let why = if passed.is_empty() {
+            "no upstream proxy to ask".to_string()
+        } else {
+            format!("no upstream proxies it: {}", passed.join("; "))
+        };
+        Ok(Route {
+            short: direct.clone(),
+            base: direct,
+            why: format!("the database's own URL ({why})"),
+        })
+    }
+
+    /// The route to `db`, chosen on first use and after a failure.
+    async fn route(&self, db: &Database) -> Result<Route, DbError> {
+        let mut current = db.route.lock().await;
+        if let Some(route) = current.as_ref() {
+            return Ok(route.clone());
+        }
+        match self.choose_route(db).await {
+            Ok(route) => {
+                tracing::info!(database = %db.name, route = %route.short, why = %route.why, "checksum database route");
+                lock(&db.status).route = Some(format!("{} — {}", route.short, route.why));
+                *current = Some(route.clone());
+                Ok(route)
+            }
+            Err(e) => {
+                self.note_failure(db, &e);
+                Err(e)
+            }
+        }
+    }
+
+    fn note_failure(&self, db: &Database, err: &DbError) {
+        let mut status = lock(&db.status);
+        status.up = Some(false);
+        status.last_error = Some(err.message().to_string());
+    }
+
+    /// Chooses the route now (at start, and for `--check`), logging it.
+    pub async fn probe(&self) -> Vec<(String, Result<String, String>)> {
+        let mut out = Vec::new();
+        for db in &self.databases {
+            // The route, then a signed tree through it: a route that answers.
+            let result = match self.route(db).await {
+                Ok(r) => self
+                    .refresh_latest(db)
+                    .await
+                    .map(|_| format!("{} — {}", r.short, r.why))
+                    .map_err(|e| e.message().to_string()),
+                Err(e) => Err(e.message().to_string()),
+            };
+            out.push((db.name.clone(), result));
+        }
+        out
+    }
+
+    /// Each database's route and state.
+    pub fn statuses(&self) -> Vec<DatabaseStatus> {
+        self.databases
+            .iter()
+            .map(|db| DatabaseStatus {
+                name: db.name.clone(),
+                status: lock(&db.status).clone(),
+            })
+            .collect()
+    }
+
     async fn fetch(&self, db: &Database, path: &str, limit: usize) -> Result<Bytes, DbError> {
-        let text = format!("{}/{path}", db.base);
+        let route = self.route(db).await?;
+        let result = self.fetch_via(db, &route, path, limit).await;
+        match &result {
+            Ok(_) | Err(DbError::NotFound(_)) => {
+                let mut status = lock(&db.status);
+                status.up = Some(true);
+            }
+            Err(err @ DbError::Unreachable { .. }) => {
+                self.note_failure(db, err);
+                // Choose again on the next request, as after an upstream's failure.
+                *db.route.lock().await = None;
+            }
+            Err(DbError::Refused { .. }) => {}
+        }
+        result
+    }
+
+    async fn fetch_via(
+        &self,
+        db: &Database,
+        route: &Route,
+        path: &str,
+        limit: usize,
+    ) -> Result<Bytes, DbError> {
+        let text = format!("{}/{path}", route.base);
         let url = url::Url::parse(&text).map_err(|e| DbError::Unreachable {
             message: format!("{text}: {e}"),
             timed_out: false,
         })?;
         self.outbound.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(database = %db.name, path, "checksum database request");
+        tracing::debug!(database = %db.name, route = %route.short, path, "checksum database request");
+        let via = &route.short;
         let unreachable = |e: goxy_fetch::HttpError| DbError::Unreachable {
-            message: format!("checksum database {}: {path}: {e}", db.name),
+            message: format!("checksum database {} via {via}: {path}: {e}", db.name),
             timed_out: e.timed_out,
         };
         let mut resp = self.http.get(&url).await.map_err(unreachable)?;
         let status = resp.status();
         if status == StatusCode::NOT_FOUND || status == StatusCode::GONE {
             return Err(DbError::NotFound(format!(
-                "checksum database {}: {path}: not found ({})",
+                "checksum database {} via {via}: {path}: not found ({})",
                 db.name,
                 status.as_u16()
             )));
@@ -539,7 +725,7 @@ impl Sumdb {
         if !status.is_success() {
             return Err(DbError::Unreachable {
                 message: format!(
-                    "checksum database {}: {path}: status {}",
+                    "checksum database {} via {via}: {path}: status {}",
                     db.name,
                     status.as_u16()
                 ),
@@ -557,7 +743,7 @@ impl Sumdb {
             if body.len() > limit {
                 return Err(DbError::Refused {
                     message: format!(
-                        "checksum database {}: {path}: answer larger than {limit} bytes",
+                        "checksum database {} via {via}: {path}: answer larger than {limit} bytes",
                         db.name
                     ),
                     security: false,
@@ -916,7 +1102,8 @@ impl Sumdb {
         version: &str,
         kind: ArtifactKind,
         h1: &str,
-    ) -> Result<(), ServeError> {
+    ) -> Result<(), crate::hooks::VerifyFailure> {
+        use crate::hooks::VerifyFailure;
         if self.verify == VerifyMode::Off {
             return Ok(());
         }
@@ -944,8 +1131,11 @@ impl Sumdb {
                 return Err(match err {
                     DbError::Unreachable {
                         timed_out: true, ..
-                    } => ServeError::GatewayTimeout(message),
-                    _ => ServeError::BadGateway(message),
+                    } => VerifyFailure::unavailable(ServeError::GatewayTimeout(message)),
+                    DbError::Unreachable { .. } => {
+                        VerifyFailure::unavailable(ServeError::BadGateway(message))
+                    }
+                    _ => VerifyFailure::rejected(ServeError::BadGateway(message)),
                 });
             }
         };
@@ -964,7 +1154,7 @@ impl Sumdb {
         );
         tracing::error!(security_event = true, module, version, kind = what, upstream_h1 = %h1, database_h1 = %expected,
             database = %db.name, "checksum mismatch: refusing to cache a module the checksum database disagrees with");
-        Err(ServeError::BadGateway(message))
+        Err(VerifyFailure::rejected(ServeError::BadGateway(message)))
     }
 }
 
@@ -1030,7 +1220,9 @@ fn escaped_lookup(module: &str, version: &str) -> Result<String, String> {
 }
 
 /// Wires the relay and the verifier into `app` (called where `goxy serve`
-/// builds it) and says at startup what is verified.
+/// builds it) and says at startup what is verified. The route to each
+/// database is chosen in the background right away, so the log says it
+/// before the first client needs it.
 pub fn install(
     app: crate::app::App,
     cfg: &crate::config::ServerConfig,
@@ -1042,11 +1234,18 @@ pub fn install(
     if cfg.sumdb.databases.is_empty() {
         return Ok(app);
     }
+    let upstreams = app
+        .chain()
+        .upstreams()
+        .iter()
+        .map(|u| u.entry.clone())
+        .collect();
     let sumdb = Arc::new(Sumdb::new(
         &cfg.sumdb,
         cfg.private.clone(),
         &cfg.cache_dir,
         http,
+        upstreams,
     )?);
     let names: Vec<&str> = cfg
         .sumdb
@@ -1054,8 +1253,23 @@ pub fn install(
         .iter()
         .map(|d| d.name.as_str())
         .collect();
-    tracing::info!(databases = %names.join(","), origin = cfg.sumdb.origin, verify = sumdb.verifies(),
+    tracing::info!(databases = %names.join(","), origin = %cfg.sumdb.origin, verify = sumdb.verifies(),
         no_sumdb = %cfg.private.no_sumdb_effective(), "checksum database relay");
+    let offline = app
+        .chain()
+        .upstreams()
+        .iter()
+        .all(|u| u.entry.kind == goxy_fetch::EntryKind::Off);
+    if !offline {
+        let probe = sumdb.clone();
+        tokio::spawn(async move {
+            for (name, result) in probe.probe().await {
+                if let Err(e) = result {
+                    tracing::warn!(database = %name, error = %e, "checksum database unreachable at start; goxy tries again on the next request");
+                }
+            }
+        });
+    }
     let app = app.with_sumdb(sumdb.clone());
     Ok(if sumdb.verifies() {
         app.with_verifier(sumdb)
@@ -1068,6 +1282,10 @@ impl crate::hooks::SumdbRelay for Sumdb {
     fn handle<'a>(&'a self, rest: &'a str) -> BoxFuture<'a, Response<Full<Bytes>>> {
         Box::pin(self.relay(rest))
     }
+
+    fn statuses(&self) -> Vec<DatabaseStatus> {
+        Sumdb::statuses(self)
+    }
 }
 
 impl crate::hooks::ChecksumVerifier for Sumdb {
@@ -1077,98 +1295,145 @@ impl crate::hooks::ChecksumVerifier for Sumdb {
         version: &'a str,
         kind: ArtifactKind,
         h1: &'a str,
-    ) -> BoxFuture<'a, Result<(), ServeError>> {
+    ) -> BoxFuture<'a, Result<(), crate::hooks::VerifyFailure>> {
         Box::pin(self.check(module, version, kind, h1))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn known_keys_are_read_from_toolchain_source() {
-        let key = "localhost.localdev/sumdb+00000c67+AcTrnkbUA+TU4heY3hkjiSES/DSQniBqIeQ/YppAUtK6";
-        let source = format!("var knownGOSUMDB = map[string]string{{\n\t\"localhost.localdev/sumdb\": \"{key}\",\n}}\n");
-        assert_eq!(
-            super::known_key_from_source(&source, "localhost.localdev/sumdb").as_deref(),
-            Some(key)
-        );
-        assert_eq!(super::known_key_from_source(&source, "other.example"), None);
-        // A key that is not a valid verifier for that name is ignored.
-        let bad = "\t\"localhost.localdev/sumdb\": \"localhost.localdev/sumdb+1+2\",\n";
-        assert_eq!(
-            super::known_key_from_source(bad, "localhost.localdev/sumdb"),
-            None
-        );
-    }
-
     use super::*;
 
     const TEST_KEY: &str =
         "localhost.localdev/sumdb+00000c67+AcTrnkbUA+TU4heY3hkjiSES/DSQniBqIeQ/YppAUtK6";
+    const PUBLIC_KEY: &str = "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8";
+
+    fn url(db: &DatabaseConfig) -> Option<&str> {
+        db.url.as_ref().map(|u| u.as_str())
+    }
 
     #[test]
-    fn gosumdb_forms() {
-        assert_eq!(parse_gosumdb("off").unwrap(), GoSumdb::Off);
+    fn every_gosumdb_form_go_accepts() {
+        assert_eq!(parse_gosumdb("off").unwrap(), None);
+        // name: the built-in key, reached through the proxies.
+        let db = parse_gosumdb("sum.golang.org").unwrap().unwrap();
         assert_eq!(
-            parse_gosumdb("sum.example.org").unwrap(),
-            GoSumdb::NameOnly("sum.example.org".into())
+            (db.name.as_str(), db.key.as_str(), url(&db)),
+            ("sum.golang.org", PUBLIC_KEY, None)
         );
+        assert_eq!(db.direct_url(), "https://sum.golang.org");
+        // name url: built-in key, explicit URL.
+        let db = parse_gosumdb("sum.golang.org https://mirror.example/sumdb/sum.golang.org")
+            .unwrap()
+            .unwrap();
+        assert_eq!(db.key, PUBLIC_KEY);
         assert_eq!(
-            parse_gosumdb(TEST_KEY).unwrap(),
-            GoSumdb::Keyed {
-                name: "localhost.localdev/sumdb".into(),
-                key: TEST_KEY.into(),
-                url: "https://localhost.localdev/sumdb".into()
-            }
+            url(&db),
+            Some("https://mirror.example/sumdb/sum.golang.org")
         );
-        match parse_gosumdb(&format!("{TEST_KEY} http://127.0.0.1:9/db")).unwrap() {
-            GoSumdb::Keyed { url, .. } => assert_eq!(url, "http://127.0.0.1:9/db"),
-            other => panic!("{other:?}"),
+        // name+key and name+key url.
+        let db = parse_gosumdb(TEST_KEY).unwrap().unwrap();
+        assert_eq!(
+            (db.name.as_str(), url(&db)),
+            ("localhost.localdev/sumdb", None)
+        );
+        let db = parse_gosumdb(&format!("{TEST_KEY} http://127.0.0.1:9/db"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(url(&db), Some("http://127.0.0.1:9/db"));
+        // The alias: the public database under another URL.
+        let db = parse_gosumdb("sum.golang.google.cn").unwrap().unwrap();
+        assert_eq!(
+            (db.name.as_str(), db.key.as_str()),
+            ("sum.golang.org", PUBLIC_KEY)
+        );
+        assert_eq!(url(&db), Some("https://sum.golang.google.cn/"));
+    }
+
+    #[test]
+    fn unusable_gosumdb_values_are_errors() {
+        for bad in [
+            "sum.golang.orgg",
+            "sum.example.org https://mirror.example",
+            "name+00000000+AAAA",
+            "a b c",
+            "",
+            &format!("{TEST_KEY} ftp://x"),
+        ] {
+            assert!(parse_gosumdb(bad).is_err(), "{bad:?}");
         }
-        assert!(parse_gosumdb("name+00000000+AAAA").is_err());
-        assert!(parse_gosumdb("a b c").is_err());
-        assert_eq!(
-            parse_gosumdb("sum.example.org https://mirror.example").unwrap(),
-            GoSumdb::NameOnly("sum.example.org".into())
+        let err = parse_gosumdb("sum.golang.orgg").unwrap_err();
+        assert!(
+            err.contains("built in") && err.contains("sum.golang.org"),
+            "{err}"
         );
     }
 
     #[test]
-    fn flag_beats_file_and_bare_names_warn() {
+    fn precedence_flag_file_go_env_default() {
         let file = [FileSumdb {
             name: "localhost.localdev/sumdb".into(),
-            key: TEST_KEY.into(),
+            key: Some(TEST_KEY.into()),
             url: Some("http://127.0.0.1:1/".into()),
         }];
-        let s = resolve_settings(None, &file, None, None).unwrap();
+        let s = resolve_settings(None, &file, None, None, None).unwrap();
         assert_eq!(s.databases.len(), 1);
         assert_eq!(
-            s.databases.first().map(|d| d.url.as_str()),
+            s.databases.first().and_then(url),
             Some("http://127.0.0.1:1/")
         );
         assert_eq!(s.verify, VerifyMode::Verify);
-        let s = resolve_settings(Some("sum.example.org"), &file, Some("off"), Some(5)).unwrap();
+        let s = resolve_settings(Some("off"), &file, None, Some("off"), Some(5)).unwrap();
         assert!(s.databases.is_empty());
         assert_eq!(s.verify, VerifyMode::Off);
         assert_eq!(s.latest_ttl, Duration::from_secs(5));
-        assert!(
-            s.warnings
-                .iter()
-                .any(|w| w.contains("sum.example.org") && w.contains("[[sumdb]]")),
-            "{:?}",
-            s.warnings
+        assert!(resolve_settings(Some("sum.example.org"), &file, None, None, None).is_err());
+        assert!(resolve_settings(None, &file, None, Some("sometimes"), None).is_err());
+        // The Go environment, then the default: the public database, no toolchain needed.
+        let s = resolve_settings(
+            None,
+            &[],
+            Some((TEST_KEY.into(), "environment".into())),
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            s.databases.first().map(|d| d.name.as_str()),
+            Some("localhost.localdev/sumdb")
         );
-        assert!(resolve_settings(None, &file, Some("sometimes"), None).is_err());
-        let wrong_name = [FileSumdb {
-            name: "other.example".into(),
-            key: TEST_KEY.into(),
+        assert!(s.origin.contains("environment"), "{}", s.origin);
+        let s = resolve_settings(None, &[], None, None, None).unwrap();
+        assert_eq!(
+            s.databases.first().map(|d| d.key.as_str()),
+            Some(PUBLIC_KEY)
+        );
+        // [[sumdb]] with a name and a URL only: the built-in key.
+        let named = [FileSumdb {
+            name: "sum.golang.org".into(),
+            key: None,
+            url: Some("http://127.0.0.1:2/sumdb/sum.golang.org".into()),
+        }];
+        let s = resolve_settings(None, &named, None, None, None).unwrap();
+        assert_eq!(
+            s.databases.first().map(|d| d.key.as_str()),
+            Some(PUBLIC_KEY)
+        );
+        let unknown = [FileSumdb {
+            name: "sum.example.org".into(),
+            key: None,
             url: None,
         }];
-        assert!(resolve_settings(None, &wrong_name, None, None)
+        assert!(resolve_settings(None, &unknown, None, None, None).is_err());
+        let wrong_name = [FileSumdb {
+            name: "other.example".into(),
+            key: Some(TEST_KEY.into()),
+            url: None,
+        }];
+        assert!(resolve_settings(None, &wrong_name, None, None, None)
             .unwrap_err()
             .contains("the key is for"));
     }
-
     #[test]
     fn lookup_paths() {
         assert_eq!(
