@@ -22,6 +22,9 @@ fn check(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
             cmd.env_remove(name);
         }
     }
+    // --check binds the listen address and asks the checksum database's
+    // route: keep both local unless a test sets them.
+    cmd.env("GOXY_LISTEN", "127.0.0.1:0").env("GOXY_SUMDB", "off");
     cmd.envs(env.iter().copied());
     let out = cmd.output().unwrap();
     let text = format!(
@@ -47,7 +50,7 @@ fn flags_over_environment_over_file_over_goproxy() {
     let (ok, out) = check(&[], &goproxy);
     assert!(ok, "{out}");
     assert!(
-        out.contains("upstream https://from-goproxy.example,direct (from GOPROXY)"),
+        out.contains("upstream https://from-goproxy.example,direct (from GOPROXY from the environment)"),
         "{out}"
     );
 
