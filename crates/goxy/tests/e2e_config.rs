@@ -24,7 +24,8 @@ fn check(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
     }
     // --check binds the listen address and asks the checksum database's
     // route: keep both local unless a test sets them.
-    cmd.env("GOXY_LISTEN", "127.0.0.1:0").env("GOXY_SUMDB", "off");
+    cmd.env("GOXY_LISTEN", "127.0.0.1:0")
+        .env("GOXY_SUMDB", "off");
     cmd.envs(env.iter().copied());
     let out = cmd.output().unwrap();
     let text = format!(
@@ -50,7 +51,9 @@ fn flags_over_environment_over_file_over_goproxy() {
     let (ok, out) = check(&[], &goproxy);
     assert!(ok, "{out}");
     assert!(
-        out.contains("upstream https://from-goproxy.example,direct (from GOPROXY from the environment)"),
+        out.contains(
+            "upstream https://from-goproxy.example,direct (from GOPROXY from the environment)"
+        ),
         "{out}"
     );
 

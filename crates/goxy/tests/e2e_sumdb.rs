@@ -6,7 +6,7 @@
 //! `GOPROXY` pointing at goxy, so it reaches the database only through goxy.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -901,5 +901,150 @@ fn the_toolchain_module_is_always_verified() {
         toolchain.text().contains("not found"),
         "{}",
         toolchain.text()
+    );
+}
+
+/// A plain relay standing in for an upstream module proxy that also proxies
+/// the checksum database (as the public module proxy does): `/sumdb/<name>/X`
+/// goes to the database, anything else to the module fixture, bytes copied
+/// as they are (it verifies nothing). Each connection carries one request.
+fn start_relay(modules: SocketAddr, db_url: &str) -> SocketAddr {
+    let db: SocketAddr = db_url.trim_start_matches("http://").parse().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut client) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(client.try_clone().unwrap());
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    return;
+                }
+                let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let prefix = format!("/sumdb/{DB_NAME}/");
+                if path == format!("{prefix}supported") {
+                    let _ = client.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n");
+                    return;
+                }
+                let (target, path) = match path.strip_prefix(&prefix) {
+                    Some(rest) => (db, format!("/{rest}")),
+                    None => (modules, path),
+                };
+                let Ok(mut upstream) = TcpStream::connect(target) else {
+                    return;
+                };
+                let _ = write!(
+                    upstream,
+                    "GET {path} HTTP/1.0\r\nHost: {target}\r\nConnection: close\r\n\r\n"
+                );
+                let _ = std::io::copy(&mut upstream, &mut client);
+            });
+        }
+    });
+    addr
+}
+
+/// The situation of developers behind filtering networks: the database's
+/// own host (`https://localhost.localdev/sumdb`) cannot be reached, but the
+/// upstream proxy relays it. goxy, given only the database's key, finds it
+/// through the upstream's `/sumdb/<name>/supported` as go does, verifies
+/// every module through it, and go through goxy downloads and verifies;
+/// with the proxy's database gone, a node with an empty cache
+/// misses fail closed naming the route, /readyz says so and the metrics count
+/// `unavailable`, while cached modules are still served.
+#[test]
+fn the_database_is_reached_through_the_upstream_proxy_when_its_host_is_not() {
+    let Some(s) = setup() else { return };
+    let db = Db::start(&all_records(&s.versions), "honest");
+    let modules = Upstream::start(&s.fixture.proxy_dir).unwrap();
+    let relay = start_relay(modules.addr(), &db.url);
+    let goxy = GoxyProcess::serve(
+        goxy_bin(),
+        &s.tmp.path().join("cache"),
+        &format!("http://{relay},direct"),
+        &["--sumdb", TEST_VKEY],
+    )
+    .unwrap();
+    let dir = project(&s, "project");
+    let home = s.tmp.path().join("home");
+    let run = go(&home, &goxy, &dir, &["mod", "download", "all"]);
+    assert!(
+        run.success,
+        "go mod download: {}\ngoxy log:\n{}",
+        run.stderr,
+        goxy.stderr()
+    );
+    let run = go(&home, &goxy, &dir, &["mod", "verify"]);
+    assert!(run.success, "go mod verify: {}{}", run.stdout, run.stderr);
+    let metrics = get(&goxy, "/metrics").text();
+    let count = |outcome: &str| {
+        metrics
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(&format!(
+                    "goxy_checksum_verifications_total{{outcome=\"{outcome}\"}} "
+                ))
+            })
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    assert!(count("verified") >= 20, "{metrics}");
+    assert_eq!(count("rejected") + count("unavailable"), 0, "{metrics}");
+    assert!(
+        metrics.contains(&format!(
+            "goxy_sumdb_route{{database=\"{DB_NAME}\",via=\"proxy\"}} 1"
+        )),
+        "{metrics}"
+    );
+    let home_page = get(&goxy, "/").text();
+    assert!(
+        home_page.contains(&format!("upstream http://{relay}")),
+        "{home_page}"
+    );
+    assert_eq!(get(&goxy, "/readyz").status, 200);
+
+    let victim = find(&s.versions, "example.test/UpperCase/Mod");
+    let zip_path = format!("/{}.zip", victim.escaped);
+    let cached = get(&goxy, &zip_path);
+    assert_eq!(cached.status, 200, "{}", cached.text());
+
+    // The proxy gone: misses fail closed and say why; hits are served.
+    // A second node with an empty cache has nothing to serve without it.
+    drop(db);
+    let fresh = GoxyProcess::serve(
+        goxy_bin(),
+        &s.tmp.path().join("cache2"),
+        &format!("http://{relay},direct"),
+        &["--sumdb", TEST_VKEY],
+    )
+    .unwrap();
+    let down = get(&fresh, &zip_path);
+    assert!(
+        matches!(down.status, 502 | 504) && down.text().contains("via upstream"),
+        "{} {}",
+        down.status,
+        down.text()
+    );
+    assert_eq!(
+        get(&goxy, &zip_path).status,
+        200,
+        "the first node serves what it holds"
+    );
+    let ready = get(&fresh, "/readyz");
+    assert_eq!(ready.status, 503, "{}", ready.text());
+    assert!(
+        ready.text().contains("checksum database"),
+        "{}",
+        ready.text()
+    );
+    let metrics = get(&fresh, "/metrics").text();
+    assert!(
+        metrics.contains("goxy_checksum_verifications_total{outcome=\"unavailable\"} "),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("goxy_checksum_verifications_total{outcome=\"unavailable\"} 0"),
+        "{metrics}"
     );
 }
