@@ -134,6 +134,7 @@ async fn run_inner(args: ServeArgs) -> Result<(), String> {
         Some((log, writer)) => (Some(log), Some(writer)),
         None => (None, None),
     };
+    let audit_stop = audit_writer.as_ref().map(|w| w.stopper());
     let audit_task = audit_writer.map(|w| tokio::spawn(w.run()));
     let front = Arc::new(Front::new(app, &cfg.ops, audit));
     if let Some(tls) = &tls {
@@ -146,10 +147,16 @@ async fn run_inner(args: ServeArgs) -> Result<(), String> {
         let _ = stdout.flush();
     }
     serve(front, listener, &cfg.ops, tls).await;
-    if let Some(task) = audit_task {
-        // Every connection (and so every audit sender but the front's) is gone:
-        // the writer drains what is queued and flushes.
-        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    if let (Some(task), Some(stop)) = (audit_task, audit_stop) {
+        // Requests in flight have finished (or the grace ran out): the writer
+        // writes every queued line, flushes and exits, so a SIGTERM loses none.
+        stop.stop();
+        if tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("audit log writer did not finish within 10 s; lines may be lost");
+        }
     }
     Ok(())
 }

@@ -606,7 +606,13 @@ fn forwarded_clients_count_only_behind_trusted_proxies() {
         .status,
         429
     );
-    drop(goxy);
+    // Stopped as a service manager stops it: a SIGTERM loses no audit line
+    // (a SIGKILL may lose the lines still queued).
+    let mut goxy = goxy;
+    assert!(
+        goxy.terminate(Duration::from_secs(30)).is_some(),
+        "goxy did not exit within 30 s of SIGTERM"
+    );
     let log = std::fs::read_to_string(&audit).unwrap();
     assert!(
         log.contains("\"client\":\"192.0.2.1\"") && log.contains("\"client\":\"192.0.2.2\""),
