@@ -424,7 +424,7 @@ async fn serve_connection<I>(
             metrics.connections_idle_closed.fetch_add(1, Ordering::Relaxed);
             // GOAWAY (HTTP/2) or close (HTTP/1); a peer that ignores it is dropped.
             conn.as_mut().graceful_shutdown();
-            let _ = tokio::time::timeout(Duration::from_secs(5), conn).await;
+            let _ = tokio::time::timeout(Duration::from_secs(1), conn).await;
         }
     }
 }
