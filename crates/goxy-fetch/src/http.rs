@@ -821,6 +821,21 @@ mod tests {
     }
 
     #[test]
+    fn total_deadline_scales_with_the_size_limit() {
+        let t = Timeouts::default();
+        // A 500 MiB zip at exactly the minimum rate (16 KiB/s) fits its deadline.
+        let zip = 500u64 << 20;
+        assert!(t.total_for(zip) >= Duration::from_secs(zip / t.min_rate) + t.total);
+        // A 1 MiB .info gets little more than the fixed part.
+        assert!(t.total_for(1 << 20) <= t.total + Duration::from_secs(64));
+        let off = Timeouts {
+            min_rate: 0,
+            ..Timeouts::default()
+        };
+        assert_eq!(off.total_for(zip), off.total);
+    }
+
+    #[test]
     fn no_proxy_rules() {
         let e = env(&[".corp.example", "internal.example:8443", "10.0.0.0/8"]);
         assert!(e.proxy_for("https", "mirror.example", 443).is_some());
