@@ -549,6 +549,7 @@ fn full_disk_is_a_local_failure_and_recovers_when_space_is_freed() {
                 r.text()
             );
             assert!(r.text().contains("storage"), "{p}: {}", r.text());
+            eprintln!("full disk: {p}: {} {}", r.status, r.text().trim_end());
             assert!(
                 !r.text().contains("upstream failed"),
                 "blamed on the upstream: {}",
