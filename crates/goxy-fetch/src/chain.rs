@@ -9,7 +9,7 @@
 //!   have had the module.
 
 use crate::health::{Admission, Health, HealthSnapshot};
-use crate::http::HttpClient;
+use crate::http::{HttpClient, Transfer};
 use crate::proxylist::{Entry, EntryKind, FallThrough};
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
@@ -108,6 +108,33 @@ pub enum FetchError {
     },
     /// Policy refused the request. Maps to 403.
     Forbidden(String),
+    /// Writing our own storage failed (a full disk, an I/O error). A local
+    /// failure: maps to 507/503 and never counts against an upstream.
+    Storage(StorageFault),
+}
+
+/// A local storage failure met while taking in an upstream's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageFault {
+    /// A full disk or an exceeded quota, as opposed to another I/O error.
+    pub no_space: bool,
+    pub message: String,
+}
+
+impl StorageFault {
+    fn io(what: &str, e: &std::io::Error) -> StorageFault {
+        StorageFault {
+            no_space: goxy_store::is_no_space(e),
+            message: format!("storage: {what}: {e}"),
+        }
+    }
+
+    fn store(e: &goxy_store::StoreError) -> StorageFault {
+        StorageFault {
+            no_space: e.is_no_space(),
+            message: e.to_string(),
+        }
+    }
 }
 
 impl fmt::Display for FetchError {
@@ -118,6 +145,7 @@ impl fmt::Display for FetchError {
                 source, message, ..
             } => write!(f, "upstream {source}: {message}"),
             FetchError::Forbidden(m) => write!(f, "forbidden: {m}"),
+            FetchError::Storage(fault) => f.write_str(&fault.message),
         }
     }
 }
@@ -166,7 +194,12 @@ pub struct Provenance {
 enum Attempt {
     Got(Payload),
     NotFound(String),
-    Failed { message: String, timed_out: bool },
+    Failed {
+        message: String,
+        timed_out: bool,
+    },
+    /// Our side failed while the upstream was answering: not the upstream's fault.
+    Storage(StorageFault),
 }
 
 impl Chain {
@@ -249,6 +282,8 @@ impl Chain {
                     }
                 },
                 Attempt::NotFound(msg) => Ok(msg),
+                // Asking the next source would only meet the same disk.
+                Attempt::Storage(fault) => return Err(FetchError::Storage(fault)),
                 Attempt::Failed { message, timed_out } => Err(FetchError::Failed {
                     source: upstream.name.clone(),
                     message,
@@ -324,6 +359,7 @@ impl Chain {
                         Err(FetchError::NotFound(m)) => Attempt::NotFound(m),
                         Err(FetchError::Failed { message, timed_out, .. }) => Attempt::Failed { message, timed_out },
                         Err(FetchError::Forbidden(m)) => Attempt::Failed { message: m, timed_out: false },
+                        Err(FetchError::Storage(fault)) => Attempt::Storage(fault),
                     }
                 }
             },
@@ -338,8 +374,13 @@ impl Chain {
                 }
                 let started = Instant::now();
                 let attempt = self.http_attempt(base, escaped_module, want, store).await;
-                let healthy = !matches!(attempt, Attempt::Failed { .. });
-                upstream.health.record(healthy, started.elapsed());
+                match &attempt {
+                    // A local failure says nothing about the upstream.
+                    Attempt::Storage(_) => upstream.health.release_probe(),
+                    attempt => upstream
+                        .health
+                        .record(!matches!(attempt, Attempt::Failed { .. }), started.elapsed()),
+                }
                 attempt
             }
         }
@@ -367,8 +408,10 @@ impl Chain {
             }
         };
         let origin = url.origin();
+        // One deadline for the whole fetch, redirects included.
+        let mut transfer = Transfer::new(&self.http.timeouts(), want.size_limit());
         for _redirect in 0..=5 {
-            let response = match self.http.get(&url).await {
+            let response = match self.http.get_bounded(&url, &transfer).await {
                 Ok(r) => r,
                 Err(e) => {
                     return Attempt::Failed {
@@ -415,20 +458,17 @@ impl Chain {
             }
             let mut body = response.into_body();
             if status == http::StatusCode::NOT_FOUND || status == http::StatusCode::GONE {
-                let detail = read_error_line(&self.http, &mut body).await;
+                let detail = read_error_line(&self.http, &mut body, &mut transfer).await;
                 return Attempt::NotFound(format!("{}{}", status.as_u16(), detail));
             }
             if status != http::StatusCode::OK {
-                let detail = read_error_line(&self.http, &mut body).await;
+                let detail = read_error_line(&self.http, &mut body, &mut transfer).await;
                 return Attempt::Failed {
                     message: format!("answered {status}{detail}"),
                     timed_out: false,
                 };
             }
-            return match self.read_body(&mut body, want, store).await {
-                Ok(payload) => Attempt::Got(payload),
-                Err((message, timed_out)) => Attempt::Failed { message, timed_out },
-            };
+            return self.read_body(&mut body, want, store, &mut transfer).await;
         }
         Attempt::Failed {
             message: "too many redirects".into(),
@@ -441,35 +481,46 @@ impl Chain {
         body: &mut hyper::body::Incoming,
         want: &Want,
         store: &Arc<dyn BlobStore>,
-    ) -> Result<Payload, (String, bool)> {
+        transfer: &mut Transfer,
+    ) -> Attempt {
         let limit = want.size_limit();
         let mut spool = match want {
-            Want::Zip(_) => Some(store.spool().map_err(|e| (e.to_string(), false))?),
+            Want::Zip(_) => match store.spool() {
+                Ok(spool) => Some(spool),
+                Err(e) => return Attempt::Storage(StorageFault::store(&e)),
+            },
             _ => None,
         };
         let mut memory = Vec::new();
         let mut total: u64 = 0;
         loop {
-            let chunk = match self.http.next_chunk(body).await {
+            let chunk = match self.http.next_chunk(body, transfer).await {
                 Ok(Some(chunk)) => chunk,
                 Ok(None) => break,
-                Err(e) => return Err((format!("{} (after {total} bytes)", e), e.timed_out)),
+                Err(e) => {
+                    return Attempt::Failed {
+                        message: format!("{e} (after {total} bytes)"),
+                        timed_out: e.timed_out,
+                    }
+                }
             };
             total += chunk.len() as u64;
             if total > limit {
-                return Err((
-                    format!("{} larger than {limit} bytes", want.kind_name()),
-                    false,
-                ));
+                return Attempt::Failed {
+                    message: format!("{} larger than {limit} bytes", want.kind_name()),
+                    timed_out: false,
+                };
             }
             match &mut spool {
-                Some(spool) => spool
-                    .write(&chunk)
-                    .map_err(|e| (format!("spool: {e}"), false))?,
+                Some(spool) => {
+                    if let Err(e) = spool.write(&chunk) {
+                        return Attempt::Storage(StorageFault::io("write spool", &e));
+                    }
+                }
                 None => memory.extend_from_slice(&chunk),
             }
         }
-        Ok(match spool {
+        Attempt::Got(match spool {
             Some(spool) => Payload::Spooled(spool),
             None => Payload::Memory(Bytes::from(memory)),
         })
@@ -488,10 +539,14 @@ fn unescape_want(want: &Want) -> Result<Want, String> {
 }
 
 /// First line of an error body, for the message passed on to clients.
-async fn read_error_line(http: &HttpClient, body: &mut hyper::body::Incoming) -> String {
+async fn read_error_line(
+    http: &HttpClient,
+    body: &mut hyper::body::Incoming,
+    transfer: &mut Transfer,
+) -> String {
     let mut text = Vec::new();
     while text.len() < 512 {
-        match http.next_chunk(body).await {
+        match http.next_chunk(body, transfer).await {
             Ok(Some(chunk)) => text.extend_from_slice(&chunk),
             _ => break,
         }
@@ -542,27 +597,37 @@ async fn read_file_entry(
     }
     let store = store.clone();
     let is_zip = matches!(want, Want::Zip(_));
-    let result = tokio::task::spawn_blocking(move || -> Result<Payload, String> {
+    // A read error is the source's; a spool error is ours.
+    enum FileError {
+        Source(String),
+        Local(StorageFault),
+    }
+    use FileError::{Local, Source};
+    let result = tokio::task::spawn_blocking(move || -> Result<Payload, FileError> {
         use std::io::Read;
-        let mut file = std::fs::File::open(&path).map_err(|e| format!("open: {e}"))?;
+        let mut file = std::fs::File::open(&path).map_err(|e| Source(format!("open: {e}")))?;
         if !is_zip {
             let mut data = Vec::with_capacity(meta.len() as usize);
             file.by_ref()
                 .take(limit + 1)
                 .read_to_end(&mut data)
-                .map_err(|e| format!("read: {e}"))?;
+                .map_err(|e| Source(format!("read: {e}")))?;
             return Ok(Payload::Memory(Bytes::from(data)));
         }
-        let mut spool = store.spool().map_err(|e| e.to_string())?;
+        let mut spool = store.spool().map_err(|e| Local(StorageFault::store(&e)))?;
         let mut buf = vec![0u8; 256 * 1024];
         loop {
-            let n = file.read(&mut buf).map_err(|e| format!("read: {e}"))?;
+            let n = file
+                .read(&mut buf)
+                .map_err(|e| Source(format!("read: {e}")))?;
             if n == 0 {
                 break;
             }
-            spool.write(&buf[..n]).map_err(|e| format!("spool: {e}"))?;
+            spool
+                .write(&buf[..n])
+                .map_err(|e| Local(StorageFault::io("write spool", &e)))?;
             if spool.len() > limit {
-                return Err(format!("larger than {limit} bytes"));
+                return Err(Source(format!("larger than {limit} bytes")));
             }
         }
         Ok(Payload::Spooled(spool))
@@ -570,10 +635,11 @@ async fn read_file_entry(
     .await;
     match result {
         Ok(Ok(payload)) => Attempt::Got(payload),
-        Ok(Err(message)) => Attempt::Failed {
+        Ok(Err(Source(message))) => Attempt::Failed {
             message: format!("{rel}: {message}"),
             timed_out: false,
         },
+        Ok(Err(Local(fault))) => Attempt::Storage(fault),
         Err(join) => Attempt::Failed {
             message: format!("{rel}: {join}"),
             timed_out: false,

@@ -33,6 +33,27 @@ pub struct Timeouts {
     pub headers: Duration,
     /// Longest pause while reading the body.
     pub body_idle: Duration,
+    /// The fixed part of a fetch's total deadline (headers and body); the
+    /// deadline adds the time the size limit takes at `min_rate`, so a big
+    /// zip on a slow link gets the time it needs and a drip-feed does not.
+    pub total: Duration,
+    /// Fewest body bytes per second, averaged over `rate_window` (0: no
+    /// minimum). Measured over a window, not per chunk, so an honest link
+    /// that pauses briefly passes.
+    pub min_rate: u64,
+    /// The window `min_rate` is measured over.
+    pub rate_window: Duration,
+}
+
+impl Timeouts {
+    /// The total deadline of a fetch allowed `size_limit` bytes.
+    pub fn total_for(&self, size_limit: u64) -> Duration {
+        if self.min_rate == 0 {
+            return self.total;
+        }
+        self.total
+            .saturating_add(Duration::from_secs(size_limit.div_ceil(self.min_rate)))
+    }
 }
 
 impl Default for Timeouts {
@@ -42,6 +63,11 @@ impl Default for Timeouts {
             tls: Duration::from_secs(5),
             headers: Duration::from_secs(60),
             body_idle: Duration::from_secs(30),
+            total: Duration::from_secs(60),
+            // 16 KiB/s over 30 s: a 128 kbit/s link passes, a drip-feed is cut
+            // off after one window; a 500 MiB zip may take 60 s + ~9 h.
+            min_rate: 16 * 1024,
+            rate_window: Duration::from_secs(30),
         }
     }
 }
@@ -86,6 +112,55 @@ impl fmt::Display for HttpError {
 }
 
 impl std::error::Error for HttpError {}
+
+/// The bounds of one fetch, from sending the request to the body's end: a
+/// total deadline and a minimum rate per window. Kept per fetch, because a
+/// slow-loris upstream defeats any per-chunk idle limit by sending a byte at
+/// a time.
+#[derive(Debug, Clone)]
+pub struct Transfer {
+    deadline: tokio::time::Instant,
+    total: Duration,
+    size_limit: u64,
+    min_rate: u64,
+    window: Duration,
+    /// Start of the current rate window and the bytes received in it; the
+    /// first window starts at the first body read, not while headers are awaited.
+    window_start: Option<tokio::time::Instant>,
+    window_bytes: u64,
+}
+
+impl Transfer {
+    pub fn new(timeouts: &Timeouts, size_limit: u64) -> Transfer {
+        let total = timeouts.total_for(size_limit);
+        Transfer {
+            deadline: tokio::time::Instant::now() + total,
+            total,
+            size_limit,
+            min_rate: timeouts.min_rate,
+            window: timeouts.rate_window.max(Duration::from_millis(1)),
+            window_start: None,
+            window_bytes: 0,
+        }
+    }
+
+    /// Time left before the total deadline.
+    pub fn remaining(&self) -> Duration {
+        self.deadline
+            .saturating_duration_since(tokio::time::Instant::now())
+    }
+
+    fn deadline_error(&self, phase: Phase) -> HttpError {
+        phase_err(
+            phase,
+            true,
+            format!(
+                "total deadline of {:?} for up to {} bytes passed",
+                self.total, self.size_limit
+            ),
+        )
+    }
+}
 
 /// The proxy settings of the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY,
 /// upper or lower case), with Go's rules: requests to loopback addresses and
@@ -571,6 +646,23 @@ impl HttpClient {
     /// Sends a GET and waits for the response headers (within the header
     /// deadline). Userinfo in `url` becomes basic auth and is not sent anywhere else.
     pub async fn get(&self, url: &url::Url) -> Result<Response<Incoming>, HttpError> {
+        self.get_within(url, None).await
+    }
+
+    /// [`HttpClient::get`], also bounded by `transfer`'s total deadline.
+    pub async fn get_bounded(
+        &self,
+        url: &url::Url,
+        transfer: &Transfer,
+    ) -> Result<Response<Incoming>, HttpError> {
+        self.get_within(url, Some(transfer)).await
+    }
+
+    async fn get_within(
+        &self,
+        url: &url::Url,
+        transfer: Option<&Transfer>,
+    ) -> Result<Response<Incoming>, HttpError> {
         let mut target = url.clone();
         let auth = basic_auth(url);
         let _ = target.set_username("");
@@ -601,35 +693,78 @@ impl HttpClient {
         let request = request
             .body(Empty::new())
             .map_err(|e| phase_err(Phase::Connect, false, format!("build request: {e}")))?;
-        match tokio::time::timeout(self.timeouts.headers, self.client.request(request)).await {
-            Err(_) => Err(phase_err(
-                Phase::Headers,
-                true,
-                format!("no response within {:?}", self.timeouts.headers),
-            )),
+        let wait = match transfer {
+            Some(t) => self.timeouts.headers.min(t.remaining()),
+            None => self.timeouts.headers,
+        };
+        match tokio::time::timeout(wait, self.client.request(request)).await {
+            Err(_) => Err(match transfer {
+                Some(t) if t.remaining().is_zero() => t.deadline_error(Phase::Headers),
+                _ => phase_err(
+                    Phase::Headers,
+                    true,
+                    format!("no response within {:?}", self.timeouts.headers),
+                ),
+            }),
             Ok(Ok(response)) => Ok(response),
             Ok(Err(err)) => Err(classify(&err)),
         }
     }
 
-    /// Reads the next body chunk within the idle deadline; `None` at the end.
-    pub async fn next_chunk(&self, body: &mut Incoming) -> Result<Option<Bytes>, HttpError> {
+    /// Reads the next body chunk within the idle deadline, the total deadline
+    /// and the minimum rate of `transfer`; `None` at the end.
+    pub async fn next_chunk(
+        &self,
+        body: &mut Incoming,
+        transfer: &mut Transfer,
+    ) -> Result<Option<Bytes>, HttpError> {
+        use tokio::time::Instant;
+        let idle = self.timeouts.body_idle;
+        let started = Instant::now();
+        // Idle time counts from this call, so our own spool writes between
+        // chunks are not held against the upstream.
+        let idle_until = started + idle;
+        transfer.window_start.get_or_insert(started);
         loop {
-            let frame = tokio::time::timeout(self.timeouts.body_idle, body.frame())
-                .await
-                .map_err(|_| {
-                    phase_err(
-                        Phase::Body,
-                        true,
-                        format!("idle for {:?}", self.timeouts.body_idle),
-                    )
-                })?;
+            let now = Instant::now();
+            if now >= transfer.deadline {
+                return Err(transfer.deadline_error(Phase::Body));
+            }
+            if now >= idle_until {
+                return Err(phase_err(Phase::Body, true, format!("idle for {idle:?}")));
+            }
+            let mut wake = transfer.deadline.min(idle_until);
+            if transfer.min_rate > 0 {
+                let start = transfer.window_start.unwrap_or(started);
+                if now >= start + transfer.window {
+                    let needed = (transfer.min_rate as f64 * transfer.window.as_secs_f64()) as u64;
+                    if transfer.window_bytes < needed {
+                        return Err(phase_err(
+                            Phase::Body,
+                            true,
+                            format!(
+                                "slower than {} bytes/s: {} bytes in {:?}",
+                                transfer.min_rate, transfer.window_bytes, transfer.window
+                            ),
+                        ));
+                    }
+                    transfer.window_start = Some(now);
+                    transfer.window_bytes = 0;
+                }
+                wake = wake.min(transfer.window_start.unwrap_or(now) + transfer.window);
+            }
+            // `frame()` is cancel-safe: a wake-up for a check drops no data.
+            let frame = match tokio::time::timeout_at(wake, body.frame()).await {
+                Err(_) => continue,
+                Ok(frame) => frame,
+            };
             match frame {
                 None => return Ok(None),
                 Some(Err(e)) => return Err(phase_err(Phase::Body, false, e.to_string())),
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
                         if !data.is_empty() {
+                            transfer.window_bytes += data.len() as u64;
                             return Ok(Some(data));
                         }
                     }
@@ -683,6 +818,21 @@ mod tests {
             https: Some(url::Url::parse("http://proxy.example:3128").unwrap()),
             no_proxy: no_proxy.join(","),
         }
+    }
+
+    #[test]
+    fn total_deadline_scales_with_the_size_limit() {
+        let t = Timeouts::default();
+        // A 500 MiB zip at exactly the minimum rate (16 KiB/s) fits its deadline.
+        let zip = 500u64 << 20;
+        assert!(t.total_for(zip) >= Duration::from_secs(zip / t.min_rate) + t.total);
+        // A 1 MiB .info gets little more than the fixed part.
+        assert!(t.total_for(1 << 20) <= t.total + Duration::from_secs(64));
+        let off = Timeouts {
+            min_rate: 0,
+            ..Timeouts::default()
+        };
+        assert_eq!(off.total_for(zip), off.total);
     }
 
     #[test]

@@ -10,8 +10,10 @@ pub mod http;
 pub mod proxylist;
 pub mod validate;
 
-pub use chain::{Chain, DirectOnly, DirectSource, FetchError, Payload, Provenance, Want};
+pub use chain::{
+    Chain, DirectOnly, DirectSource, FetchError, Payload, Provenance, StorageFault, Want,
+};
 pub use flight::Flights;
 pub use health::{CircuitState, HealthSnapshot};
-pub use http::{HttpClient, HttpConfig, HttpError, Phase, ProxyEnv, Timeouts};
+pub use http::{HttpClient, HttpConfig, HttpError, Phase, ProxyEnv, Timeouts, Transfer};
 pub use proxylist::{Entry, EntryKind, FallThrough};

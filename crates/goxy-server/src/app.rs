@@ -65,6 +65,8 @@ pub enum ServeError {
     BadGateway(String),
     GatewayTimeout(String),
     Storage(String),
+    /// Our disk is full (or over quota): 507, a local failure like `Storage`.
+    NoSpace(String),
 }
 
 impl ServeError {
@@ -75,6 +77,7 @@ impl ServeError {
             ServeError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ServeError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ServeError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ServeError::NoSpace(_) => StatusCode::INSUFFICIENT_STORAGE,
         }
     }
 
@@ -84,7 +87,17 @@ impl ServeError {
             | ServeError::Forbidden(m)
             | ServeError::BadGateway(m)
             | ServeError::GatewayTimeout(m)
-            | ServeError::Storage(m) => m,
+            | ServeError::Storage(m)
+            | ServeError::NoSpace(m) => m,
+        }
+    }
+
+    /// A storage error while handling `what`, 507 when the disk is full.
+    fn from_store(what: &str, e: &goxy_store::StoreError) -> ServeError {
+        if e.is_no_space() {
+            ServeError::NoSpace(format!("storage full: {what}: {e}"))
+        } else {
+            ServeError::Storage(format!("storage failed: {what}: {e}"))
         }
     }
 
@@ -102,6 +115,12 @@ impl ServeError {
             FetchError::Failed {
                 source, message, ..
             } => ServeError::BadGateway(format!("upstream failed: {what}: {source}: {message}")),
+            FetchError::Storage(fault) if fault.no_space => {
+                ServeError::NoSpace(format!("storage full: {what}: {}", fault.message))
+            }
+            FetchError::Storage(fault) => {
+                ServeError::Storage(format!("storage failed: {what}: {}", fault.message))
+            }
         }
     }
 }
@@ -510,7 +529,7 @@ impl App {
                     tracing::warn!(module = %m.module, op = m.op.kind_name(), error = %err.message(), "request failed");
                 }
                 let mut resp = text(err.status(), err.message());
-                if matches!(err, ServeError::Storage(_)) {
+                if matches!(err, ServeError::Storage(_) | ServeError::NoSpace(_)) {
                     resp.headers_mut()
                         .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
                 }
@@ -622,8 +641,25 @@ impl App {
         }
     }
 
-    /// Fetches, validates and commits one artifact (runs once per key at a time).
+    /// Fetches, validates and commits one artifact (runs once per key at a
+    /// time), counting local storage failures by kind.
     async fn fill(
+        self: Arc<Self>,
+        module: String,
+        version: String,
+        key: ArtifactKey,
+    ) -> Result<Artifact, ServeError> {
+        let metrics = self.metrics.clone();
+        let result = self.fill_inner(module, version, key).await;
+        match &result {
+            Err(ServeError::NoSpace(_)) => metrics.storage_failure(true),
+            Err(ServeError::Storage(_)) => metrics.storage_failure(false),
+            _ => {}
+        }
+        result
+    }
+
+    async fn fill_inner(
         self: Arc<Self>,
         module: String,
         version: String,
@@ -668,7 +704,7 @@ impl App {
         let store = self.store.clone();
         let commit_key = key.clone();
         let artifact = blocking(move || {
-            let storage = |e: goxy_store::StoreError| ServeError::Storage(format!("storage: {what}: {e}"));
+            let storage = |e: goxy_store::StoreError| ServeError::from_store(&what, &e);
             let (blob, size) = match validated.payload {
                 Payload::Memory(body) => (store.put_blob(&body).map_err(storage)?, body.len() as u64),
                 Payload::Spooled(spool) => store.put_spooled(spool).map_err(storage)?,

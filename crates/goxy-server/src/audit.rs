@@ -62,6 +62,7 @@ impl AuditLog {
             rx,
             out: std::io::BufWriter::new(out),
             metrics: metrics.clone(),
+            stop: Arc::new(tokio::sync::Notify::new()),
         };
         Ok(Some((
             AuditLog {
@@ -105,17 +106,41 @@ pub struct AuditWriter {
     rx: mpsc::Receiver<String>,
     out: std::io::BufWriter<Box<dyn Write + Send>>,
     metrics: Arc<Metrics>,
+    stop: Arc<tokio::sync::Notify>,
+}
+
+/// Tells a running [`AuditWriter`] to write what is queued, flush and exit.
+#[derive(Clone)]
+pub struct AuditStop(Arc<tokio::sync::Notify>);
+
+impl AuditStop {
+    pub fn stop(&self) {
+        // notify_one keeps the permit if the writer is busy writing.
+        self.0.notify_one();
+    }
 }
 
 impl AuditWriter {
+    pub fn stopper(&self) -> AuditStop {
+        AuditStop(self.stop.clone())
+    }
+
     /// Writes until every sender is gone, flushing whenever the queue runs
     /// dry, and reports drops every 10 s while they happen.
     pub async fn run(mut self) {
         let mut reported_drops = 0u64;
         let mut report = tokio::time::interval(Duration::from_secs(10));
         report.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let stop = self.stop.clone();
         loop {
             tokio::select! {
+                _ = stop.notified() => {
+                    // Shutting down: whatever requests queued is written before exit.
+                    while let Ok(line) = self.rx.try_recv() {
+                        self.write(&line);
+                    }
+                    break;
+                }
                 line = self.rx.recv() => {
                     let Some(line) = line else { break };
                     self.write(&line);
@@ -138,7 +163,12 @@ impl AuditWriter {
                 }
             }
         }
-        let _ = self.out.flush();
+        if let Err(e) = tokio::task::block_in_place(|| self.out.flush()) {
+            self.metrics
+                .audit_write_errors
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(error = %e, "audit log flush failed");
+        }
     }
 
     fn write(&mut self, line: &str) {

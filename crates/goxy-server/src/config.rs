@@ -110,6 +110,12 @@ pub struct FileTimeouts {
     pub tls: Option<u64>,
     pub headers: Option<u64>,
     pub body_idle: Option<u64>,
+    /// Seconds: the fixed part of each fetch's total deadline.
+    pub total: Option<u64>,
+    /// Bytes per second a body must average over `rate_window` (0: off).
+    pub min_rate: Option<u64>,
+    /// Seconds the minimum rate is measured over.
+    pub rate_window: Option<u64>,
 }
 
 /// Everything resolved.
@@ -259,6 +265,9 @@ pub fn resolve_with(args: &ServeArgs, go: &goxy_goenv::GoConfig) -> Result<Serve
         tls: secs(file.timeouts.tls, defaults.tls),
         headers: secs(file.timeouts.headers, defaults.headers),
         body_idle: secs(file.timeouts.body_idle, defaults.body_idle),
+        total: secs(file.timeouts.total, defaults.total),
+        min_rate: file.timeouts.min_rate.unwrap_or(defaults.min_rate),
+        rate_window: secs(file.timeouts.rate_window, defaults.rate_window),
     };
     Ok(ServerConfig {
         listen,

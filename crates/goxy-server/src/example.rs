@@ -65,6 +65,13 @@ connect = 5
 tls = 5
 headers = 60
 body_idle = 30
+# Each fetch (headers and body) must finish within total + size limit /
+# min_rate seconds, and its body must average min_rate bytes/s over every
+# rate_window seconds (0 turns the minimum off): a drip-feeding upstream is
+# cut off and answered 504; a 500 MiB zip at 16 KiB/s still passes.
+total = 60
+min_rate = 16384
+rate_window = 30
 
 [connections]
 # Most client connections open at once; more are closed at once
@@ -78,6 +85,9 @@ shutdown_grace = 30
 # HTTP/2: concurrent requests per connection, and seconds between keep-alive pings.
 http2_max_concurrent_streams = 256
 http2_keepalive_interval = 20
+# Seconds a connection (HTTP/1 keep-alive or HTTP/2) may stay open with no
+# request in flight before it is closed; HTTP/2 PINGs do not count as use.
+idle_timeout = 60
 
 [tls]
 # Serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN) with a PEM certificate chain and

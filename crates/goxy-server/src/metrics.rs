@@ -322,12 +322,15 @@ pub struct Metrics {
     flight_waits: [AtomicU64; CacheKind::ALL.len()],
     checksum: [AtomicU64; ChecksumOutcome::ALL.len()],
     refusals: [AtomicU64; Refusal::ALL.len()],
+    /// Local storage failures: [io, no_space].
+    storage_failures: [AtomicU64; 2],
     upstreams: Vec<UpstreamSeries>,
     /// Fetches whose failure named no configured upstream (e.g. `direct`).
     other_upstream: UpstreamSeries,
     pub connections_open: AtomicU64,
     pub connections_rejected: AtomicU64,
     pub connections_timed_out: AtomicU64,
+    pub connections_idle_closed: AtomicU64,
     pub tls_handshake_failures: AtomicU64,
     pub tls_reloads_ok: AtomicU64,
     pub tls_reloads_failed: AtomicU64,
@@ -356,11 +359,13 @@ impl Metrics {
             flight_waits: zeroed(),
             checksum: zeroed(),
             refusals: zeroed(),
+            storage_failures: zeroed(),
             upstreams: upstream_names.iter().map(|n| series(n)).collect(),
             other_upstream: series("other"),
             connections_open: AtomicU64::new(0),
             connections_rejected: AtomicU64::new(0),
             connections_timed_out: AtomicU64::new(0),
+            connections_idle_closed: AtomicU64::new(0),
             tls_handshake_failures: AtomicU64::new(0),
             tls_reloads_ok: AtomicU64::new(0),
             tls_reloads_failed: AtomicU64::new(0),
@@ -416,6 +421,13 @@ impl Metrics {
 
     pub fn checksum(&self, outcome: ChecksumOutcome) {
         if let Some(c) = self.checksum.get(outcome as usize) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A fill that failed on our own storage (never an upstream's fault).
+    pub fn storage_failure(&self, no_space: bool) {
+        if let Some(c) = self.storage_failures.get(usize::from(no_space)) {
             c.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -693,10 +705,28 @@ impl Metrics {
             );
         }
 
-        let gauges: [(&str, &str, &str, &AtomicU64); 9] = [
+        header(
+            &mut out,
+            "goxy_storage_failures_total",
+            "counter",
+            "Fills that failed on local storage (no_space: disk full or quota; io: any other error).",
+        );
+        for (kind, value) in [
+            ("io", &self.storage_failures[0]),
+            ("no_space", &self.storage_failures[1]),
+        ] {
+            let _ = writeln!(
+                out,
+                "goxy_storage_failures_total{{kind=\"{kind}\"}} {}",
+                load(value)
+            );
+        }
+
+        let gauges: [(&str, &str, &str, &AtomicU64); 10] = [
             ("goxy_connections_open", "gauge", "Client connections currently open.", &self.connections_open),
             ("goxy_connections_rejected_total", "counter", "Connections closed at once because max_connections were open.", &self.connections_rejected),
             ("goxy_connections_timed_out_total", "counter", "Connections closed because the TLS handshake or the first request bytes did not arrive in time.", &self.connections_timed_out),
+            ("goxy_connections_idle_closed_total", "counter", "Connections closed after idle_timeout with no request in flight (before the first request: header_read_timeout).", &self.connections_idle_closed),
             ("goxy_tls_handshake_failures_total", "counter", "TLS handshakes that failed.", &self.tls_handshake_failures),
             ("goxy_tls_reloads_total", "counter", "Certificate reloads that succeeded.", &self.tls_reloads_ok),
             ("goxy_tls_reload_failures_total", "counter", "Certificate reloads that failed (the previous certificate stays in use).", &self.tls_reloads_failed),

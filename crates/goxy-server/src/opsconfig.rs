@@ -45,6 +45,7 @@ pub struct FileConnections {
     pub shutdown_grace: Option<u64>,
     pub http2_max_concurrent_streams: Option<u32>,
     pub http2_keepalive_interval: Option<u64>,
+    pub idle_timeout: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -118,6 +119,7 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: u64 = 10;
 pub const DEFAULT_SHUTDOWN_GRACE: u64 = 30;
 pub const DEFAULT_HTTP2_MAX_STREAMS: u32 = 256;
 pub const DEFAULT_HTTP2_KEEPALIVE: u64 = 20;
+pub const DEFAULT_IDLE_TIMEOUT: u64 = 60;
 pub const DEFAULT_TLS_RELOAD_INTERVAL: u64 = 5;
 pub const DEFAULT_AUDIT_BUFFER: usize = 8192;
 pub const DEFAULT_AUDIT_MAX_WAIT_MS: u64 = 1000;
@@ -184,6 +186,8 @@ pub struct OpsConfig {
     pub shutdown_grace: Duration,
     pub http2_max_concurrent_streams: u32,
     pub http2_keepalive_interval: Duration,
+    /// A connection with no request in flight for this long is closed.
+    pub idle_timeout: Duration,
     pub tls: Option<TlsSettings>,
     pub audit: AuditSettings,
     pub client_limit: RateSettings,
@@ -320,6 +324,11 @@ pub fn resolve(args: &OpsArgs, file: OpsFile) -> Result<OpsConfig, String> {
             "auth.required: true, but no [[auth.tokens]] or [[auth.users]] are configured".into(),
         );
     }
+    let idle_timeout = c.idle_timeout.unwrap_or(DEFAULT_IDLE_TIMEOUT);
+    if idle_timeout == 0 {
+        return Err("connections.idle_timeout: must be at least 1 second".into());
+    }
+    let idle_timeout = Duration::from_secs(idle_timeout);
     Ok(OpsConfig {
         max_connections,
         header_read_timeout: Duration::from_secs(header_read_timeout),
@@ -329,6 +338,7 @@ pub fn resolve(args: &OpsArgs, file: OpsFile) -> Result<OpsConfig, String> {
             c.http2_keepalive_interval
                 .unwrap_or(DEFAULT_HTTP2_KEEPALIVE),
         ),
+        idle_timeout,
         tls,
         audit: AuditSettings {
             target: audit_target,

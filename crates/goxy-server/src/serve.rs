@@ -219,6 +219,7 @@ async fn run_inner(args: ServeArgs) -> Result<(), String> {
         Some((log, writer)) => (Some(log), Some(writer)),
         None => (None, None),
     };
+    let audit_stop = audit_writer.as_ref().map(|w| w.stopper());
     let audit_task = audit_writer.map(|w| tokio::spawn(w.run()));
     let front = Arc::new(Front::new(app, &cfg.ops, audit));
     if let Some(tls) = &tls {
@@ -231,10 +232,16 @@ async fn run_inner(args: ServeArgs) -> Result<(), String> {
         let _ = stdout.flush();
     }
     serve(front, listener, &cfg.ops, tls).await;
-    if let Some(task) = audit_task {
-        // Every connection (and so every audit sender but the front's) is gone:
-        // the writer drains what is queued and flushes.
-        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    if let (Some(task), Some(stop)) = (audit_task, audit_stop) {
+        // Requests in flight have finished (or the grace ran out): the writer
+        // writes every queued line, flushes and exits, so a SIGTERM loses none.
+        stop.stop();
+        if tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("audit log writer did not finish within 10 s; lines may be lost");
+        }
     }
     Ok(())
 }
@@ -346,6 +353,109 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for SeenInput<I> {
     }
 }
 
+/// Requests in flight on one connection and when it last became idle, so a
+/// connection with nothing to do is closed however often it PINGs.
+struct Activity {
+    in_flight: std::sync::atomic::AtomicUsize,
+    /// When the count last changed; only read while it is zero.
+    changed: std::sync::Mutex<tokio::time::Instant>,
+    /// Has any request arrived? Before the first, the header deadline applies.
+    used: std::sync::atomic::AtomicBool,
+}
+
+impl Activity {
+    fn new() -> Arc<Activity> {
+        Arc::new(Activity {
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
+            changed: std::sync::Mutex::new(tokio::time::Instant::now()),
+            used: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    fn touch(&self) {
+        if let Ok(mut changed) = self.changed.lock() {
+            *changed = tokio::time::Instant::now();
+        }
+    }
+
+    fn begin(self: &Arc<Self>) -> InFlight {
+        self.used.store(true, Ordering::Relaxed);
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        self.touch();
+        InFlight(self.clone())
+    }
+
+    /// Resolves once the connection has had no request in flight for
+    /// `idle` (`first` before its first request).
+    async fn idle(&self, idle: Duration, first: Duration) {
+        loop {
+            let limit = if self.used.load(Ordering::Relaxed) {
+                idle
+            } else {
+                first.min(idle)
+            };
+            let since = self
+                .changed
+                .lock()
+                .map(|c| *c)
+                .unwrap_or_else(|_| tokio::time::Instant::now());
+            let busy = self.in_flight.load(Ordering::SeqCst) > 0;
+            if !busy && since.elapsed() >= limit {
+                return;
+            }
+            let wake = if busy {
+                tokio::time::Instant::now() + limit
+            } else {
+                since + limit
+            };
+            tokio::time::sleep_until(wake).await;
+        }
+    }
+}
+
+/// One request in flight, until its response body is dropped (sent or abandoned).
+struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A response body that keeps its request counted as in flight.
+struct TrackedBody {
+    inner: http_body_util::Full<bytes::Bytes>,
+    _in_flight: InFlight,
+}
+
+impl hyper::body::Body for TrackedBody {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// How long a connection may sit without a request in flight.
+#[derive(Clone, Copy)]
+struct IdleLimits {
+    idle: Duration,
+    first_request: Duration,
+}
+
 async fn serve_connection<I>(
     builder: &auto::Builder<TokioExecutor>,
     io: I,
@@ -353,10 +463,13 @@ async fn serve_connection<I>(
     peer: std::net::SocketAddr,
     mut shutdown: watch::Receiver<bool>,
     silent_deadline: Option<(Duration, Arc<std::sync::atomic::AtomicBool>)>,
+    limits: IdleLimits,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let metrics = front.app().metrics.clone();
+    let activity = Activity::new();
+    let service_activity = activity.clone();
     let silent = async move {
         match silent_deadline {
             Some((deadline, seen)) => {
@@ -371,7 +484,14 @@ async fn serve_connection<I>(
 
     let service = service_fn(move |req| {
         let front = front.clone();
-        async move { Ok::<_, std::convert::Infallible>(front.handle(req, peer).await) }
+        let in_flight = service_activity.begin();
+        async move {
+            let resp = front.handle(req, peer).await;
+            Ok::<_, std::convert::Infallible>(resp.map(|inner| TrackedBody {
+                inner,
+                _in_flight: in_flight,
+            }))
+        }
     });
     let conn = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
@@ -384,6 +504,12 @@ async fn serve_connection<I>(
         }
         _ = silent => {
             metrics.connections_timed_out.fetch_add(1, Ordering::Relaxed);
+        }
+        _ = activity.idle(limits.idle, limits.first_request) => {
+            metrics.connections_idle_closed.fetch_add(1, Ordering::Relaxed);
+            // GOAWAY (HTTP/2) or close (HTTP/1); a peer that ignores it is dropped.
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(Duration::from_secs(1), conn).await;
         }
     }
 }
@@ -418,6 +544,10 @@ pub async fn serve(
     let slots = Arc::new(Semaphore::new(ops.max_connections));
     let (stop_tx, stop_rx) = watch::channel(false);
     let handshake_deadline = ops.header_read_timeout;
+    let limits = IdleLimits {
+        idle: ops.idle_timeout,
+        first_request: ops.header_read_timeout,
+    };
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
@@ -464,7 +594,7 @@ pub async fn serve(
                             let b = if h2 { &builders.http2 } else { &builders.http1 };
                             let seen = Arc::new(std::sync::atomic::AtomicBool::new(false));
                             let stream = SeenInput { inner: stream, seen: seen.clone() };
-                            serve_connection(b, stream, front, peer, stop, Some((handshake_deadline, seen))).await;
+                            serve_connection(b, stream, front, peer, stop, Some((handshake_deadline, seen)), limits).await;
                         }
                         None => {
                             // Protocol sniffing waits for bytes without a deadline of its
@@ -479,7 +609,7 @@ pub async fn serve(
                                 }
                             }
                             // Cache hits that are memory-mapped go out with sendfile(2).
-                            serve_connection(&builders.auto, crate::sendfile::SendfileStream::new(stream), front, peer, stop, None).await;
+                            serve_connection(&builders.auto, crate::sendfile::SendfileStream::new(stream), front, peer, stop, None, limits).await;
                         }
                     }
                 });

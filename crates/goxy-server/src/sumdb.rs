@@ -713,7 +713,13 @@ impl Sumdb {
             message: format!("checksum database {} via {via}: {path}: {e}", db.name),
             timed_out: e.timed_out,
         };
-        let mut resp = self.http.get(&url).await.map_err(unreachable)?;
+        // The same total deadline and minimum rate as module fetches.
+        let mut transfer = goxy_fetch::Transfer::new(&self.http.timeouts(), limit as u64);
+        let mut resp = self
+            .http
+            .get_bounded(&url, &transfer)
+            .await
+            .map_err(unreachable)?;
         let status = resp.status();
         if status == StatusCode::NOT_FOUND || status == StatusCode::GONE {
             return Err(DbError::NotFound(format!(
@@ -735,7 +741,7 @@ impl Sumdb {
         let mut body = Vec::new();
         while let Some(chunk) = self
             .http
-            .next_chunk(resp.body_mut())
+            .next_chunk(resp.body_mut(), &mut transfer)
             .await
             .map_err(unreachable)?
         {

@@ -138,7 +138,19 @@ pub struct StoreError {
     pub source: io::Error,
 }
 
+/// Is `e` a full disk or an exceeded quota (as opposed to another I/O failure)?
+pub fn is_no_space(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
+    )
+}
+
 impl StoreError {
+    pub fn is_no_space(&self) -> bool {
+        is_no_space(&self.source)
+    }
+
     pub fn new(op: &'static str, object: impl Into<String>, source: io::Error) -> StoreError {
         StoreError {
             op,

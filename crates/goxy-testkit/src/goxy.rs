@@ -135,6 +135,23 @@ impl GoxyProcess {
     }
 
     /// SIGKILL and reap. Idempotent.
+    /// Stops goxy as a service manager does (SIGTERM) and waits up to
+    /// `within` for it to exit; SIGKILL after that. The exit status, if it exited.
+    pub fn terminate(&mut self, within: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let until = std::time::Instant::now() + within;
+        while std::time::Instant::now() < until {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        self.kill();
+        None
+    }
+
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

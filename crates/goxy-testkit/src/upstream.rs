@@ -40,6 +40,10 @@ pub enum Fault {
     Body(Vec<u8>),
     /// Close the connection without sending anything.
     DropConnection,
+    /// A slow-loris upstream: `200` with the file's honest Content-Length, then
+    /// one byte every interval (never idle long enough for an idle timeout).
+    /// Stops when the file is sent, the client goes away or the upstream stops.
+    Drip(Duration),
 }
 
 #[derive(Default)]
@@ -230,6 +234,32 @@ fn handle(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
                 )?;
                 stream.write_all(half)?;
                 stream.flush()?;
+                stream.shutdown(Shutdown::Both)
+            }
+            None => not_found(&mut stream),
+        },
+        Some(Fault::Drip(every)) => match read_fixture(shared, &path) {
+            Some(data) => {
+                write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
+                    data.len()
+                )?;
+                stream.flush()?;
+                for byte in data.chunks(1) {
+                    if shared.stopped.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    std::thread::sleep(every);
+                    // The client hung up: stop dripping.
+                    if stream
+                        .write_all(byte)
+                        .and_then(|()| stream.flush())
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
                 stream.shutdown(Shutdown::Both)
             }
             None => not_found(&mut stream),

@@ -344,3 +344,247 @@ fn not_found_is_remembered_for_its_ttl_and_failures_are_not() {
         "the 404 was kept beyond its TTL"
     );
 }
+
+/// A config file with `body` next to the fixture, as `--config` arguments.
+fn config_args(dir: &Path, body: &str) -> Vec<String> {
+    let path = dir.join(format!("goxy-{}.toml", std::process::id()));
+    std::fs::write(&path, body).unwrap();
+    vec!["--config".into(), path.to_string_lossy().into_owned()]
+}
+
+fn metric_line(metrics: &str, prefix: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// Three clients ask for the same `.info` at once from an upstream that
+/// drips it a byte every 500 ms (never idle for `body_idle`): goxy cuts the
+/// fill off at the end of the first rate window and every waiter gets the same
+/// 504 at about the same time; the upstream's health records the failure.
+#[test]
+fn drip_feeding_upstream_is_cut_off_by_the_minimum_rate() {
+    if !have_go() {
+        eprintln!("skipped: no `go` command on PATH (needed to build the fixture)");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let args = config_args(
+        tmp.path(),
+        "[timeouts]\nbody_idle = 5\ntotal = 60\nmin_rate = 1024\nrate_window = 2\n",
+    );
+    let args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+    let fixture = make_fixture(&tmp.path().join("fixture"), false).expect("mkfixture");
+    let upstream = Upstream::start(&fixture.proxy_dir).expect("start upstream");
+    let goxy = GoxyProcess::serve(
+        goxy_bin(),
+        &tmp.path().join("cache"),
+        &upstream.url(),
+        &args,
+    )
+    .expect("start goxy");
+    let info = "/example.test/dep01/@v/v1.0.0.info";
+    upstream.set_fault(info, Fault::Drip(Duration::from_millis(500)));
+    let started = std::time::Instant::now();
+    let waiters: Vec<_> = (0..3)
+        .map(|_| {
+            let url = format!("{}{info}", goxy.url);
+            std::thread::spawn(move || {
+                let r = http_get(&url).expect("GET from goxy");
+                (r, started.elapsed())
+            })
+        })
+        .collect();
+    let answers: Vec<(HttpResponse, Duration)> =
+        waiters.into_iter().map(|t| t.join().unwrap()).collect();
+    for (r, took) in &answers {
+        assert_eq!(r.status, 504, "drip-feed not answered 504: {}", r.text());
+        assert!(r.text().contains("slower than"), "{}", r.text());
+        // The window is 2 s; 20 s is slack for a loaded machine, far below the
+        // 150 s the drip would take to finish.
+        assert!(
+            *took < Duration::from_secs(20),
+            "cut off only after {took:?}"
+        );
+        eprintln!("drip-feed answered {} after {took:?}", r.status);
+    }
+    let times: Vec<Duration> = answers.iter().map(|(_, t)| *t).collect();
+    let spread = *times.iter().max().unwrap() - *times.iter().min().unwrap();
+    assert!(
+        spread < Duration::from_secs(3),
+        "waiters answered {spread:?} apart"
+    );
+    assert_eq!(upstream.hits(info), 1, "single-flight: one upstream fetch");
+    let metrics = http_get(&format!("{}/metrics", goxy.url)).unwrap().text();
+    let score = metric_line(&metrics, "goxy_upstream_health_score{").expect("health score");
+    assert!(
+        score < 1.0,
+        "the timeout did not count against the upstream: {score}"
+    );
+}
+
+/// Without a minimum rate the total deadline still holds: a dripped zip is
+/// cut off after `total` seconds with 504.
+#[test]
+fn drip_feeding_upstream_is_cut_off_by_the_total_deadline() {
+    if !have_go() {
+        eprintln!("skipped: no `go` command on PATH (needed to build the fixture)");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let args = config_args(
+        tmp.path(),
+        "[timeouts]\nbody_idle = 5\ntotal = 3\nmin_rate = 0\n",
+    );
+    let args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+    let fixture = make_fixture(&tmp.path().join("fixture"), false).expect("mkfixture");
+    let upstream = Upstream::start(&fixture.proxy_dir).expect("start upstream");
+    let goxy = GoxyProcess::serve(
+        goxy_bin(),
+        &tmp.path().join("cache"),
+        &upstream.url(),
+        &args,
+    )
+    .expect("start goxy");
+    let zip = "/example.test/dep02/@v/v1.0.0.zip";
+    upstream.set_fault(zip, Fault::Drip(Duration::from_millis(200)));
+    let started = std::time::Instant::now();
+    let r = http_get(&format!("{}{zip}", goxy.url)).unwrap();
+    let took = started.elapsed();
+    eprintln!("total deadline: answered {} after {took:?}", r.status);
+    assert_eq!(r.status, 504, "{}", r.text());
+    assert!(r.text().contains("total deadline"), "{}", r.text());
+    assert!(
+        took >= Duration::from_secs(2),
+        "cut off too early: {took:?}"
+    );
+    assert!(
+        took < Duration::from_secs(20),
+        "cut off only after {took:?}"
+    );
+    // Nothing half-written is cached: repaired, the zip is fetched again.
+    upstream.clear_faults();
+    let again = http_get(&format!("{}{zip}", goxy.url)).unwrap();
+    assert_eq!(again.status, 200);
+    assert_eq!(again.header("x-goxy-cache"), Some("miss"));
+}
+
+/// A tmpfs mount removed (lazily) when dropped, so no mount outlives the test.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    /// None when this machine cannot mount one (not root, no CAP_SYS_ADMIN).
+    fn mount(at: &Path, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(at).ok()?;
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Tmpfs(at.to_path_buf()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// The cache on a real, small filesystem that fills up: refusals are 507/503
+/// and say storage, no upstream circuit opens, cached artifacts are still
+/// served, readiness fails, and once space is freed the rest fills at once.
+#[test]
+fn full_disk_is_a_local_failure_and_recovers_when_space_is_freed() {
+    if !have_go() {
+        eprintln!("skipped: no `go` command on PATH (needed to build the fixture)");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = make_fixture(&tmp.path().join("fixture"), false).expect("mkfixture");
+    let upstream = Upstream::start(&fixture.proxy_dir).expect("start upstream");
+    let cache = tmp.path().join("cache");
+    let Some(mount) = Tmpfs::mount(&cache, "8m") else {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        return;
+    };
+    let mut goxy = GoxyProcess::serve(goxy_bin(), &cache, &upstream.url(), &[]).expect("goxy");
+    let get = |p: &str| http_get(&format!("{}{p}", goxy.url)).unwrap();
+    let base = "/example.test/dep09/@v";
+    let cached = [
+        format!("{base}/v1.0.0.info"),
+        format!("{base}/v1.0.0.mod"),
+        format!("{base}/v1.0.0.zip"),
+    ];
+    for p in &cached {
+        assert_eq!(get(p).status, 200, "{p}");
+    }
+    // Fill the disk.
+    let filler = cache.join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        while f.write_all(&block).is_ok() {}
+        let _ = f.sync_all();
+    }
+    let uncached = [
+        format!("{base}/v1.1.0.zip"),
+        format!("{base}/v1.2.0.zip"),
+        format!("{base}/v1.1.0.info"),
+    ];
+    for round in 0..4 {
+        for p in &uncached {
+            let r = get(p);
+            assert!(
+                r.status == 507 || r.status == 503,
+                "round {round} {p}: {} {}",
+                r.status,
+                r.text()
+            );
+            assert!(r.text().contains("storage"), "{p}: {}", r.text());
+            eprintln!("full disk: {p}: {} {}", r.status, r.text().trim_end());
+            assert!(
+                !r.text().contains("upstream failed"),
+                "blamed on the upstream: {}",
+                r.text()
+            );
+        }
+    }
+    for p in &cached {
+        assert_eq!(get(p).status, 200, "cached {p} not served on a full disk");
+    }
+    assert_eq!(get("/readyz").status, 503, "ready on a full disk");
+    let metrics = get("/metrics").text();
+    assert!(
+        metric_line(&metrics, "goxy_storage_failures_total{kind=\"no_space\"}").unwrap_or(0.0)
+            >= 1.0,
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("goxy_upstream_circuit_state{")
+                && l.contains("state=\"closed\"")
+                && l.ends_with(" 1")),
+        "an upstream circuit opened over a full disk:\n{metrics}"
+    );
+    std::fs::remove_file(&filler).unwrap();
+    assert_eq!(
+        get("/readyz").status,
+        200,
+        "not ready after space was freed"
+    );
+    for p in &uncached {
+        let r = get(p);
+        assert_eq!(r.status, 200, "{p} after space was freed: {}", r.text());
+    }
+    goxy.kill();
+    drop(mount);
+}

@@ -589,3 +589,99 @@ fn sigterm_lets_a_slow_download_finish_and_refuses_new_connections() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+fn metric(addr: &str, name: &str) -> f64 {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    raw.lines()
+        .find(|l| l.starts_with(&format!("{name} ")))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in /metrics"))
+}
+
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+/// An empty SETTINGS frame.
+const H2_SETTINGS: &[u8] = &[0, 0, 0, 4, 0, 0, 0, 0, 0];
+/// A PING frame (8 bytes of opaque data).
+const H2_PING: &[u8] = &[0, 0, 8, 6, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8];
+
+/// 2,000 HTTP/2 cleartext connections that send the preface and keep
+/// PINGing but never make a request do not hold their slots: a normal
+/// request is served while they are open, and goxy closes them all once they
+/// have been idle for the limit, PINGs notwithstanding. An HTTP/1 keep-alive
+/// connection left idle is closed too.
+#[test]
+fn idle_http2_and_keep_alive_connections_are_closed_pings_notwithstanding() {
+    let tmp = tempfile::tempdir().unwrap();
+    let goxy = Goxy::start(
+        tmp.path(),
+        "off",
+        "[connections]\nmax = 3000\nheader_read_timeout = 2\nidle_timeout = 2\n",
+    );
+    let addr = goxy.addr();
+    let mut idle: Vec<TcpStream> = Vec::with_capacity(2000);
+    for i in 0..2000 {
+        let mut s = TcpStream::connect(&addr)
+            .unwrap_or_else(|e| panic!("connect {i}: {e}\n{}", goxy.stderr()));
+        s.write_all(H2_PREFACE).unwrap();
+        s.write_all(H2_SETTINGS).unwrap();
+        s.write_all(H2_PING).unwrap();
+        idle.push(s);
+    }
+    // A keep-alive HTTP/1 connection that made one request and then idles.
+    let mut keep = TcpStream::connect(&addr).unwrap();
+    write!(keep, "GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut buf = [0u8; 4096];
+    keep.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    assert!(keep.read(&mut buf).unwrap() > 0);
+
+    let started = Instant::now();
+    assert_eq!(http_status(&addr, "/healthz").unwrap(), 200);
+    let took = started.elapsed();
+    eprintln!("normal request beside 2000 idle HTTP/2 connections: {took:?}");
+    assert!(
+        took < Duration::from_secs(3),
+        "normal request took {took:?}"
+    );
+
+    // Keep PINGing; every connection must still be closed within the limit plus slack.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        for s in idle.iter_mut() {
+            let _ = s.write_all(H2_PING);
+        }
+        let open = metric(&addr, "goxy_connections_open");
+        if open <= 2.0 {
+            eprintln!("idle connections closed after {:?}", started.elapsed());
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{open} connections still open 30 s after they went idle"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(metric(&addr, "goxy_connections_idle_closed_total") >= 2000.0);
+    // The keep-alive connection was closed too: the read ends (EOF or reset).
+    keep.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let ended = match keep.read(&mut buf) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => !matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+    };
+    assert!(ended, "idle keep-alive connection still open");
+    assert_eq!(http_status(&addr, "/healthz").unwrap(), 200);
+}

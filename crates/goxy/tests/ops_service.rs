@@ -606,7 +606,13 @@ fn forwarded_clients_count_only_behind_trusted_proxies() {
         .status,
         429
     );
-    drop(goxy);
+    // Stopped as a service manager stops it: a SIGTERM loses no audit line
+    // (a SIGKILL may lose the lines still queued).
+    let mut goxy = goxy;
+    assert!(
+        goxy.terminate(Duration::from_secs(30)).is_some(),
+        "goxy did not exit within 30 s of SIGTERM"
+    );
     let log = std::fs::read_to_string(&audit).unwrap();
     assert!(
         log.contains("\"client\":\"192.0.2.1\"") && log.contains("\"client\":\"192.0.2.2\""),
@@ -644,4 +650,44 @@ fn forwarded_clients_count_only_behind_trusted_proxies() {
         !out.status.success() && text.contains("limits.trusted_proxies"),
         "{text}"
     );
+}
+
+/// A SIGTERM loses no audit line: 200 requests answered just before it are
+/// all in the log once goxy has exited, with a queue deep enough that many are
+/// still waiting for the writer when the signal arrives.
+#[test]
+fn sigterm_flushes_every_audit_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(proxy) = fixture(tmp.path()) else {
+        return;
+    };
+    let audit = tmp.path().join("audit.log");
+    let config = write_config(
+        tmp.path(),
+        &format!("[audit]\npath = \"{}\"\nbuffer = 8192\n", audit.display()),
+    );
+    let cfg = config.to_string_lossy().into_owned();
+    let mut goxy = serve(
+        &tmp.path().join("c"),
+        &file_url(&proxy),
+        &["--config", &cfg],
+    );
+    let sent = 200;
+    for i in 0..sent {
+        let r = get(
+            &goxy.url,
+            "/healthz",
+            &[("X-Request-ID", &format!("flush-{i}"))],
+        );
+        assert_eq!(r.status, 200);
+    }
+    assert!(
+        goxy.terminate(Duration::from_secs(30)).is_some(),
+        "goxy did not exit within 30 s of SIGTERM"
+    );
+    let log = std::fs::read_to_string(&audit).unwrap();
+    let logged = (0..sent)
+        .filter(|i| log.contains(&format!("\"request_id\":\"flush-{i}\"")))
+        .count();
+    assert_eq!(logged, sent, "audit lines lost on SIGTERM:\n{log}");
 }
