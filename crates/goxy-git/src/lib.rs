@@ -162,13 +162,21 @@ impl DirectError {
 /// refusal must be reported as a refusal, not hidden as a miss that would let a client
 /// silently resolve a different prefix. A denial never connects (checked before I/O).
 /// Local I/O errors stay `Io`: they say nothing about where the code lives.
+///
+/// Deviation, for now: a connection or TLS failure to a host that resolved (the
+/// `GET ...?go-get=1` transport error) stays a failure (502), because goxy's own egress
+/// tests treat "https refused and plain http not allowed" as a refusal, not a miss.
 fn discovery_failure(module: &str, e: DirectError) -> DirectError {
     match e {
         DirectError::Upstream(m) | DirectError::Git(m) => {
             let cause = m
                 .strip_prefix(module)
                 .and_then(|r| r.strip_prefix(": "))
-                .unwrap_or(&m);
+                .unwrap_or(&m)
+                .to_string();
+            if cause.starts_with("GET ") {
+                return DirectError::Upstream(m);
+            }
             DirectError::NotFound(format!("{module} (discovery: {cause})"))
         }
         other => other,
