@@ -151,6 +151,38 @@ impl DirectError {
     }
 }
 
+/// A failure to find where a module's code lives is "not found", as in cmd/go:
+/// `modfetch/repo.go` `lookupDirect` wraps every `vcs.RepoRootForImportPath` error
+/// (DNS, connection or TLS failure fetching `?go-get=1`, a 5xx, missing or mismatched
+/// go-import tags, the `.git` scheme probe) in `notExistError`, so `go` moves on to the
+/// next path prefix instead of failing the build. Failures after the repository is known
+/// (git ls-remote/fetch) are not discovery and stay failures (502/504).
+///
+/// Egress-policy denials stay `Denied`: cmd/go has no such policy, and the operator's
+/// refusal must be reported as a refusal, not hidden as a miss that would let a client
+/// silently resolve a different prefix. A denial never connects (checked before I/O).
+/// Local I/O errors stay `Io`: they say nothing about where the code lives.
+///
+/// Deviation, for now: a connection or TLS failure to a host that resolved (the
+/// `GET ...?go-get=1` transport error) stays a failure (502), because goxy's own egress
+/// tests treat "https refused and plain http not allowed" as a refusal, not a miss.
+fn discovery_failure(module: &str, e: DirectError) -> DirectError {
+    match e {
+        DirectError::Upstream(m) | DirectError::Git(m) => {
+            let cause = m
+                .strip_prefix(module)
+                .and_then(|r| r.strip_prefix(": "))
+                .unwrap_or(&m)
+                .to_string();
+            if cause.starts_with("GET ") {
+                return DirectError::Upstream(m);
+            }
+            DirectError::NotFound(format!("{module} (discovery: {cause})"))
+        }
+        other => other,
+    }
+}
+
 /// Provenance of a version, the `Origin` object of the `.info` JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Origin {
@@ -563,7 +595,10 @@ impl DirectFetcher {
                 }
             }
         }
-        let root = self.discover_uncached(module).await?;
+        let root = self
+            .discover_uncached(module)
+            .await
+            .map_err(|e| discovery_failure(module, e))?;
         if let Ok(mut roots) = self.inner.roots.lock() {
             roots.insert(module.to_string(), (Instant::now(), root.clone()));
         }

@@ -524,8 +524,14 @@ impl App {
                 resp
             }
             Err(err) => {
-                let level_is_warn = !matches!(err, ServeError::NotFound(_));
-                if level_is_warn {
+                // An upstream 403 is how many proxies answer a path-prefix probe `go` makes
+                // for every import (`example.com/a/b/c` before `example.com/a`); for `go` it
+                // is a normal miss, so it is logged at debug. The status stays 502.
+                let upstream_forbidden = matches!(&err, ServeError::BadGateway(msg)
+                    if msg.contains(": answered 403 Forbidden"));
+                if upstream_forbidden {
+                    tracing::debug!(module = %m.module, op = m.op.kind_name(), error = %err.message(), "request failed");
+                } else if !matches!(err, ServeError::NotFound(_)) {
                     tracing::warn!(module = %m.module, op = m.op.kind_name(), error = %err.message(), "request failed");
                 }
                 let mut resp = text(err.status(), err.message());

@@ -183,3 +183,116 @@ fn fall_through_matrix() {
         failures.join("\n")
     );
 }
+
+/// A fixture proxy tree with one module, `example.test/x/text`, which has a
+/// package `example.test/x/text/language` (the shape of golang.org/x/text).
+fn write_text_module(root: &Path) {
+    let module = "example.test/x/text";
+    let go_mod = format!("module {module}\n\ngo 1.21\n");
+    let lang = "package language\n\nconst Tag = \"und\"\n";
+    let files = [
+        goxy_zip::SourceFile {
+            path: "go.mod",
+            kind: goxy_zip::FileKind::Regular,
+            data: go_mod.as_bytes(),
+        },
+        goxy_zip::SourceFile {
+            path: "language/language.go",
+            kind: goxy_zip::FileKind::Regular,
+            data: lang.as_bytes(),
+        },
+    ];
+    let zip = goxy_zip::create_zip(module, "v0.3.0", &files)
+        .expect("zip")
+        .zip;
+    let dir = root.join("example.test/x/text/@v");
+    std::fs::create_dir_all(&dir).expect("create tree");
+    std::fs::write(dir.join("list"), "v0.3.0\n").expect("list");
+    std::fs::write(
+        dir.join("v0.3.0.info"),
+        "{\"Version\":\"v0.3.0\",\"Time\":\"2024-01-01T00:00:00Z\"}",
+    )
+    .expect("info");
+    std::fs::write(dir.join("v0.3.0.mod"), &go_mod).expect("mod");
+    std::fs::write(dir.join("v0.3.0.zip"), &zip).expect("zip");
+}
+
+/// `go mod tidy` in a fresh copy of a project importing `example.test/x/text/language`.
+fn tidy(tmp: &Path, name: &str, goproxy: &str) -> (goxy_testkit::gocmd::GoRun, String, String) {
+    let project = tmp.join(name).join("project");
+    std::fs::create_dir_all(&project).expect("project dir");
+    std::fs::write(
+        project.join("go.mod"),
+        "module example.test/app\n\ngo 1.21\n",
+    )
+    .expect("go.mod");
+    std::fs::write(
+        project.join("main.go"),
+        "package main\n\nimport \"example.test/x/text/language\"\n\nfunc main() { println(language.Tag) }\n",
+    )
+    .expect("main.go");
+    // A clean module cache per run (isolated_go puts it under this home).
+    let run = goxy_testkit::gocmd::run_go(
+        &tmp.join(name).join("home"),
+        goproxy,
+        &project,
+        &["mod", "tidy"],
+    )
+    .expect("run go");
+    let read = |f: &str| std::fs::read_to_string(project.join(f)).unwrap_or_default();
+    (run, read("go.mod"), read("go.sum"))
+}
+
+/// Issue #17 point 4: `<proxy>,direct` through goxy pins what `go` pins alone.
+/// The proxy says 404 for the prefix `example.test/x/text/language`, `direct`
+/// cannot resolve `example.test`; cmd/go treats that as "not exist" and uses
+/// the next prefix, so goxy must answer 404 (not 502) for it.
+#[test]
+fn path_prefix_discovery_failure_falls_through_like_go() {
+    if !have_go() {
+        eprintln!("skipping: go not on PATH");
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let tree = tmp.path().join("tree");
+    write_text_module(&tree);
+    let fixture = Upstream::start(&tree).expect("fixture upstream");
+    let list = format!("{},direct", fixture.url());
+    let goxy = GoxyProcess::serve(
+        Path::new(env!("CARGO_BIN_EXE_goxy")),
+        &tmp.path().join("cache"),
+        &list,
+        &[],
+    )
+    .expect("goxy");
+
+    // The prefix probe itself: 404 with the discovery cause in the body.
+    let r = http_get_timeout(
+        &format!("{}/example.test/x/text/language/@v/list", goxy.url),
+        Duration::from_secs(60),
+    )
+    .expect("GET");
+    assert_eq!(r.status, 404, "prefix probe: {} {}", r.status, r.text());
+    assert!(
+        r.text().contains("discovery"),
+        "body names the cause: {}",
+        r.text()
+    );
+
+    let (via_goxy, mod_goxy, sum_goxy) = tidy(tmp.path(), "goxy", &goxy.url);
+    assert!(
+        via_goxy.success,
+        "go mod tidy through goxy failed: {}\ngoxy log:\n{}",
+        via_goxy.stderr,
+        goxy.stderr()
+    );
+    let (straight, mod_go, sum_go) = tidy(tmp.path(), "go", &list);
+    assert!(
+        straight.success,
+        "go mod tidy straight failed: {}",
+        straight.stderr
+    );
+    assert!(mod_go.contains("example.test/x/text v0.3.0"), "{mod_go}");
+    assert_eq!(mod_goxy, mod_go, "go.mod differs");
+    assert_eq!(sum_goxy, sum_go, "go.sum differs");
+}
