@@ -87,7 +87,33 @@ async fn effective_values_match_go_env() {
             goenv_file: parse_goenv_file(file_text),
             toolchain_defaults: defaults.clone(),
             go_rejects: None,
+            goroot: None,
         };
+        // The reader goxy serve uses runs no go: the GOENV file and
+        // $GOROOT/go.env are read directly, and must agree with go too.
+        let home = dir.path().to_string_lossy().into_owned();
+        let path = std::env::var("PATH").unwrap_or_default();
+        let goenv_text = goenv.to_string_lossy().into_owned();
+        let read = GoConfig::read(&|k: &str| match k {
+            "PATH" => Some(path.clone()),
+            "HOME" => Some(home.clone()),
+            "GOENV" => Some(goenv_text.clone()),
+            _ => env
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string()),
+        });
+        for key in KEYS {
+            let got = match *key {
+                "GONOSUMDB" | "GONOPROXY" => read.value_or_private(key),
+                _ => read.value(key),
+            };
+            assert_eq!(
+                Some(&got),
+                want.get(*key),
+                "sync reader: {key} with {env:?}"
+            );
+        }
         for key in KEYS {
             let got = match *key {
                 "GONOSUMDB" | "GONOPROXY" => cfg.value_or_private(key),
@@ -108,6 +134,7 @@ async fn effective_values_match_go_env() {
         goenv_file: parse_goenv_file(file_text),
         toolchain_defaults: defaults.clone(),
         go_rejects: None,
+        goroot: None,
     };
     assert_eq!(cfg.get("GOPRIVATE").1, Source::Environment);
     assert_eq!(cfg.get("GOPROXY").1, Source::GoenvFile);
