@@ -154,3 +154,53 @@ fn an_inherited_goproxy_naming_goxy_itself_is_dropped() {
     .expect("goxy must not start with only itself as upstream");
     assert!(err.to_string().contains("points at this server"), "{err}");
 }
+
+/// `go env -w GOPRIVATE=...` writes the GOENV file, not the environment:
+/// goxy reads it as go does, so a private path set only there never reaches
+/// the upstream proxy or the checksum database, and the upstream list in
+/// that file is used too.
+#[test]
+fn goprivate_only_in_the_goenv_file_keeps_private_paths_away_from_the_upstream() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    let upstream = goxy_testkit::upstream::Upstream::start(&root).unwrap();
+    let goenv = tmp.path().join("go-env");
+    std::fs::write(
+        &goenv,
+        format!(
+            "GOPRIVATE=corp.example.com\nGOPROXY={}\nGOSUMDB=off\n",
+            upstream.url()
+        ),
+    )
+    .unwrap();
+    let cache = tmp.path().join("cache").to_string_lossy().into_owned();
+    let goenv_text = goenv.to_string_lossy().into_owned();
+    let goxy = GoxyProcess::start_with_env(
+        goxy_bin(),
+        &["serve", "--listen", "127.0.0.1:0", "--cache-dir", &cache],
+        &[("GOENV", &goenv_text), ("GOPRIVATE", ""), ("GOPROXY", "")],
+    )
+    .unwrap();
+    for path in [
+        "/corp.example.com/secret/@v/list",
+        "/corp.example.com/secret/@v/v1.0.0.info",
+        "/corp.example.com/secret/@latest",
+    ] {
+        let r = http_get_timeout(&format!("{}{path}", goxy.url), Duration::from_secs(20)).unwrap();
+        assert_eq!(r.status, 404, "{path}: {}", r.text());
+    }
+    assert_eq!(
+        upstream.total_hits(),
+        0,
+        "a private path reached the upstream: {:?}",
+        upstream.all_hits()
+    );
+    // A public path does go to the upstream named in the same file.
+    let _ = http_get_timeout(
+        &format!("{}/public.example.com/m/@v/list", goxy.url),
+        Duration::from_secs(20),
+    )
+    .unwrap();
+    assert!(upstream.total_hits() >= 1, "{:?}", upstream.all_hits());
+}
