@@ -650,8 +650,8 @@ async fn proxy_connect<S: AsyncRead + AsyncWrite + Unpin>(
     use base64::Engine;
     let mut req = format!("CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n");
     if !proxy.username().is_empty() {
-        let user = percent_decode(proxy.username());
-        let pass = percent_decode(proxy.password().unwrap_or(""));
+        let user = goxy_fetch::http::userinfo_decode(proxy.username());
+        let pass = goxy_fetch::http::userinfo_decode(proxy.password().unwrap_or(""));
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
         req.push_str(&format!("Proxy-Authorization: Basic {token}\r\n"));
     }
@@ -679,13 +679,6 @@ async fn proxy_connect<S: AsyncRead + AsyncWrite + Unpin>(
                 text.lines().next().unwrap_or("")
             ))
         })
-}
-
-fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
 }
 
 async fn http_step<S>(

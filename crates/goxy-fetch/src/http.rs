@@ -570,19 +570,20 @@ fn proxy_authorization(proxy: &url::Url) -> Option<String> {
     if proxy.username().is_empty() {
         return None;
     }
-    let user = percent_decode(proxy.username());
-    let pass = percent_decode(proxy.password().unwrap_or(""));
+    let user = userinfo_decode(proxy.username());
+    let pass = userinfo_decode(proxy.password().unwrap_or(""));
     Some(format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
     ))
 }
 
-fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+/// Decodes the user or password of a URL's userinfo as Go's net/url does:
+/// `%XX` escapes only; a `+` stays a `+` (it is not form data).
+pub fn userinfo_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// The shared outbound client.
@@ -779,8 +780,8 @@ fn basic_auth(url: &url::Url) -> Option<String> {
     if url.username().is_empty() && url.password().is_none() {
         return None;
     }
-    let user = percent_decode(url.username());
-    let pass = percent_decode(url.password().unwrap_or(""));
+    let user = userinfo_decode(url.username());
+    let pass = userinfo_decode(url.password().unwrap_or(""));
     Some(format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
@@ -811,6 +812,19 @@ fn classify(err: &hyper_util::client::legacy::Error) -> HttpError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn userinfo_is_percent_decoded_but_plus_stays() {
+        assert_eq!(userinfo_decode("p%40ss+word%2B"), "p@ss+word+");
+        assert_eq!(userinfo_decode("a%20b"), "a b");
+        let url = url::Url::parse("http://us+er:pa+ss%3A@proxy.example:3128").unwrap();
+        let header = proxy_authorization(&url).unwrap();
+        use base64::Engine;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(header.trim_start_matches("Basic "))
+            .unwrap();
+        assert_eq!(decoded, b"us+er:pa+ss:");
+    }
 
     fn env(no_proxy: &[&str]) -> ProxyEnv {
         ProxyEnv {
