@@ -20,7 +20,7 @@ pub struct EnvArgs {
     /// Output format (default: from $SHELL, else bash).
     #[arg(long, value_enum)]
     pub shell: Option<Shell>,
-    /// URL of a goxy server to use as the only proxy (it also proxies the checksum database).
+    /// URL of a goxy server to use (`GOPROXY=URL,direct`, the line its home page gives; it also proxies the checksum database).
     #[arg(long, value_name = "URL", conflicts_with = "goproxy")]
     pub server: Option<String>,
     /// A GOPROXY value to use as is, e.g. the one `goxy mirrors` recommended.
@@ -71,7 +71,12 @@ pub fn settings(args: &EnvArgs) -> Result<BTreeMap<&'static str, String>, String
         if !matches!(u.scheme(), "http" | "https") {
             return Err(format!("--server {server:?}: must be an http(s) URL"));
         }
-        out.insert("GOPROXY", server.trim_end_matches('/').to_string());
+        // The same line goxy's home page and README give: goxy first, then
+        // direct for what goxy has no source for (go's own default shape).
+        out.insert(
+            "GOPROXY",
+            format!("{},direct", server.trim_end_matches('/')),
+        );
     }
     if let Some(list) = &args.goproxy {
         crate::goproxy::parse_goproxy(list)?;
@@ -231,7 +236,7 @@ mod tests {
         let s = settings(&a).unwrap();
         assert_eq!(
             s.get("GOPROXY").map(String::as_str),
-            Some("http://127.0.0.1:8080")
+            Some("http://127.0.0.1:8080,direct")
         );
         assert_eq!(
             s.get("GOPRIVATE").map(String::as_str),

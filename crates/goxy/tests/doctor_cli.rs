@@ -826,10 +826,13 @@ fn mirrors_apply_writes_goenv_only_with_yes() {
 fn env_prints_each_shell() {
     let home = tempdir();
     let cases = [
-        ("bash", "export GOPROXY='http://127.0.0.1:8080'"),
-        ("fish", "set -gx GOPROXY 'http://127.0.0.1:8080'"),
-        ("powershell", "$env:GOPROXY = 'http://127.0.0.1:8080'"),
-        ("goenv", "GOPROXY=http://127.0.0.1:8080"),
+        ("bash", "export GOPROXY='http://127.0.0.1:8080,direct'"),
+        ("fish", "set -gx GOPROXY 'http://127.0.0.1:8080,direct'"),
+        (
+            "powershell",
+            "$env:GOPROXY = 'http://127.0.0.1:8080,direct'",
+        ),
+        ("goenv", "GOPROXY=http://127.0.0.1:8080,direct"),
     ];
     for (shell, want) in cases {
         let (code, out, err) = run(goxy(home.path()).args([
