@@ -338,6 +338,14 @@ pub struct DirectConfig {
     /// `(module prefix, git URL)`: repositories for hosts that serve no go-import page.
     pub repo_overrides: Vec<(String, String)>,
     pub credentials: Credentials,
+    /// Module path patterns (GOPRIVATE syntax, matched with every spelling
+    /// that reaches the same repository) whose fetches may carry
+    /// `credentials`. Some: credentials follow the module, not the host — a
+    /// public-looking path whose go-import names a private repository is
+    /// fetched anonymously, from a cache of its own, so no client can reach
+    /// private code through a name outside these patterns. None: any module
+    /// on a host with credentials uses them (library use without policy).
+    pub credentialed_modules: Option<String>,
     /// Allow loopback/private/link-local destinations (tests, internal git hosts).
     pub allow_private_addresses: bool,
     /// Allow `ssh://` repository URLs.
@@ -373,6 +381,7 @@ impl DirectConfig {
             insecure: String::new(),
             repo_overrides: Vec::new(),
             credentials: Credentials::from_env(),
+            credentialed_modules: None,
             allow_private_addresses: false,
             allow_ssh: false,
             git_timeout: Duration::from_secs(600),
@@ -581,6 +590,49 @@ impl DirectFetcher {
         .map_err(|e: DirectError| e.context(&what))
     }
 
+    /// May fetches for `module` carry credentials?
+    fn uses_credentials(&self, module: &str) -> bool {
+        match &self.inner.cfg.credentialed_modules {
+            None => true,
+            Some(patterns) => goxy_mod::pattern::match_private_patterns(patterns, module),
+        }
+    }
+
+    /// The credentials for `host_port`, when `module` may use them.
+    fn credential_for(&self, module: &str, host_port: &str) -> Option<(String, String)> {
+        if !self.uses_credentials(module) {
+            return None;
+        }
+        self.inner.cfg.credentials.for_host(host_port)
+    }
+
+    /// An anonymous fetch refused by the host: the repository exists but
+    /// needs credentials goxy does not use for this module path. For the
+    /// go command that is "not found" (a 404 with the reason).
+    fn anonymous_refusal(&self, module: &str, err: DirectError) -> DirectError {
+        let anonymous =
+            self.inner.cfg.credentialed_modules.is_some() && !self.uses_credentials(module);
+        let text = err.to_string();
+        let refused = [
+            "401",
+            "403",
+            "Authentication failed",
+            "terminal prompts disabled",
+            "could not read Username",
+            "Permission denied",
+        ]
+        .iter()
+        .any(|needle| text.contains(needle));
+        if anonymous && refused && !err.is_not_found() {
+            DirectError::NotFound(format!(
+                "{module}: the repository needs credentials, and goxy uses its credentials only for \
+                 module paths matching its private patterns"
+            ))
+        } else {
+            err
+        }
+    }
+
     /// Where `module` lives (cached for `discovery_ttl`).
     pub async fn discover(&self, module: &str) -> Result<RepoRoot, DirectError> {
         if let Err(e) = modpath::check_path(module) {
@@ -707,7 +759,7 @@ impl DirectFetcher {
                 Some(p) => format!("{}:{p}", parsed.host_str().unwrap_or("")),
                 None => parsed.host_str().unwrap_or("").to_string(),
             };
-            if let Some((user, pass)) = self.inner.cfg.credentials.for_host(&host_port) {
+            if let Some((user, pass)) = self.credential_for(module, &host_port) {
                 req = req.basic_auth(user, Some(pass));
             }
             let resp = match req.send().await {
@@ -741,12 +793,21 @@ impl DirectFetcher {
 
     async fn git_repo(&self, module: &str, url: &str) -> Result<Arc<GitRepo>, DirectError> {
         let (parsed, pin) = self.inner.egress.check_resolved(module, url).await?;
+        // Objects fetched with credentials never answer an anonymous fetch:
+        // each kind has its own repository cache.
+        let credentialed = self.uses_credentials(module);
+        let anonymous_dir = self.inner.cfg.credentialed_modules.is_some() && !credentialed;
+        let repo_key = if anonymous_dir {
+            format!("anonymous {url}")
+        } else {
+            url.to_string()
+        };
         let existing = self
             .inner
             .repos
             .lock()
             .ok()
-            .and_then(|repos| repos.get(url).cloned());
+            .and_then(|repos| repos.get(&repo_key).cloned());
         if let Some(r) = existing {
             r.set_resolve_pin(pin);
             return Ok(r);
@@ -762,7 +823,9 @@ impl DirectFetcher {
             ..GitNet::default()
         };
         if scheme == "ssh" {
-            net.ssh_key = self.inner.cfg.credentials.ssh_key.clone();
+            if credentialed {
+                net.ssh_key = self.inner.cfg.credentials.ssh_key.clone();
+            }
             net.ssh_known_hosts = self.inner.cfg.credentials.ssh_known_hosts.clone();
         }
         if scheme == "http" || scheme == "https" {
@@ -771,7 +834,7 @@ impl DirectFetcher {
                 Some(p) => format!("{host}:{p}"),
                 None => host.to_string(),
             };
-            if let Some((user, pass)) = self.inner.cfg.credentials.for_host(&host_port) {
+            if let Some((user, pass)) = self.credential_for(module, &host_port) {
                 let token =
                     base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
                 net.auth_headers.push((
@@ -780,18 +843,18 @@ impl DirectFetcher {
                 ));
             }
         }
-        let repo = GitRepo::new(
-            &self.inner.cfg.cache_dir,
-            url,
-            net,
-            self.inner.cfg.git_timeout,
-        );
+        let cache_dir = if anonymous_dir {
+            self.inner.cfg.cache_dir.join("anonymous")
+        } else {
+            self.inner.cfg.cache_dir.clone()
+        };
+        let repo = GitRepo::new(&cache_dir, url, net, self.inner.cfg.git_timeout);
         let mut repos = self
             .inner
             .repos
             .lock()
             .map_err(|_| DirectError::Io("repo table poisoned".into()))?;
-        let repo = repos.entry(url.to_string()).or_insert(repo).clone();
+        let repo = repos.entry(repo_key).or_insert(repo).clone();
         repo.set_resolve_pin(pin);
         Ok(repo)
     }
@@ -817,7 +880,7 @@ impl DirectFetcher {
             },
             base: root.url.clone(),
             module: module.to_string(),
-            auth: self.inner.cfg.credentials.for_host(&host_port),
+            auth: self.credential_for(module, &host_port),
         }))
     }
 
@@ -829,7 +892,9 @@ impl DirectFetcher {
         }
         let git = self.git_repo(module, &root.url).await?;
         let refs = if fresh {
-            git.sync().await?
+            git.sync()
+                .await
+                .map_err(|e| self.anonymous_refusal(module, e))?
         } else {
             git.local_refs().await?
         };

@@ -37,6 +37,34 @@ pub fn match_prefix_patterns(globs: &str, target: &str) -> bool {
     false
 }
 
+/// Does `target` match `globs` under any spelling that reaches the same
+/// repository? Git hosts compare paths case-insensitively and accept a
+/// `.git` suffix on the repository element, so `host/Corp/Secret` and
+/// `host/corp/secret.git` name the repository of `host/corp/secret`: a
+/// private pattern must cover them too, or a public-looking spelling would
+/// lead to private code. Exact matches are Go's [`match_prefix_patterns`].
+pub fn match_private_patterns(globs: &str, target: &str) -> bool {
+    if match_prefix_patterns(globs, target) {
+        return true;
+    }
+    let folded: Vec<String> = target
+        .split('/')
+        .map(|element| {
+            let lower = element.to_ascii_lowercase();
+            match lower.strip_suffix(".git") {
+                Some(stem) if !stem.is_empty() => stem.to_string(),
+                _ => lower,
+            }
+        })
+        .collect();
+    match_prefix_patterns(&globs.to_ascii_lowercase(), &folded.join("/"))
+}
+
+/// Is `target` private only by another spelling (an alias of a private path)?
+pub fn is_private_alias(globs: &str, target: &str) -> bool {
+    !match_prefix_patterns(globs, target) && match_private_patterns(globs, target)
+}
+
 /// Go's `path.ErrBadPattern`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct BadPattern;
@@ -370,5 +398,35 @@ mod tests {
         assert_eq!(decode_rune(&[0xC0, 0xAE]), (REPLACEMENT, 1)); // overlong '.'
         assert_eq!(decode_rune(&[0xED, 0xA0, 0x80]), (REPLACEMENT, 1)); // surrogate
         assert_eq!(decode_rune(&[]), (REPLACEMENT, 0));
+    }
+
+    #[test]
+    fn private_patterns_cover_case_and_dot_git_spellings() {
+        let p = "git.corp.example/corp/secret,*.internal";
+        for m in [
+            "git.corp.example/corp/secret",
+            "git.corp.example/corp/secret/sub",
+            "git.corp.example/corp/Secret",
+            "git.corp.example/Corp/secret",
+            "Git.Corp.Example/corp/secret",
+            "git.corp.example/corp/secret.git",
+            "git.corp.example/corp/secret.git/v2",
+            "git.corp.example/corp/SECRET.GIT",
+            "git.corp.example.git/corp/secret",
+            "x.INTERNAL/y",
+        ] {
+            assert!(match_private_patterns(p, m), "{m}");
+        }
+        for m in [
+            "git.corp.example/corp/secrets",
+            "git.corp.example/corp",
+            "github.com/corp/secret",
+            ".git/x",
+        ] {
+            assert!(!match_private_patterns(p, m), "{m}");
+        }
+        assert!(is_private_alias(p, "git.corp.example/corp/Secret"));
+        assert!(!is_private_alias(p, "git.corp.example/corp/secret"));
+        assert!(!is_private_alias(p, "github.com/x/y"));
     }
 }

@@ -76,7 +76,7 @@ fn hash_all(list: &[Credential], basic: bool) -> Vec<Hashed> {
 
 /// Whether `module` matches GOPRIVATE-style `patterns`.
 pub fn matches(patterns: &str, module: &str) -> bool {
-    !patterns.trim().is_empty() && goxy_mod::pattern::match_prefix_patterns(patterns, module)
+    !patterns.trim().is_empty() && goxy_mod::pattern::match_private_patterns(patterns, module)
 }
 
 impl Authenticator {
@@ -145,6 +145,13 @@ impl Authenticator {
     }
 
     /// Whether `principal` may see `module`; `Err` carries why not.
+    /// Is `module` private only by another spelling of a private path (a
+    /// case variant or a `.git` form)? Counted apart as an alias attempt.
+    pub fn is_private_alias(&self, module: &str) -> bool {
+        !self.private.trim().is_empty()
+            && goxy_mod::pattern::is_private_alias(&self.private, module)
+    }
+
     pub fn allows(&self, principal: &Principal, module: &str) -> Result<(), Denial> {
         match principal {
             Principal::Invalid => Err(Denial::BadCredentials),

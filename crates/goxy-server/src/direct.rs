@@ -108,8 +108,15 @@ impl DirectSettings {
 }
 
 /// Builds the direct source with its bare-repository cache under `cache_dir`.
-pub fn build(settings: &DirectSettings, cache_dir: &Path) -> Result<Arc<dyn DirectSource>, String> {
+/// `credentialed_modules`: the module patterns whose fetches may carry
+/// credentials (the no-proxy patterns, GONOPROXY defaulting to GOPRIVATE).
+pub fn build(
+    settings: &DirectSettings,
+    cache_dir: &Path,
+    credentialed_modules: &str,
+) -> Result<Arc<dyn DirectSource>, String> {
     let mut cfg = goxy_git::DirectConfig::new(cache_dir.join("direct"));
+    cfg.credentialed_modules = Some(credentialed_modules.to_string());
     cfg.insecure = settings.insecure.clone();
     cfg.allow_private_addresses = settings.allow_private_addresses;
     cfg.allow_ssh = settings.allow_ssh;

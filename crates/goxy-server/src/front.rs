@@ -70,7 +70,11 @@ impl ModuleGuard for Guard {
                         resp
                     }
                     Denial::NotAllowed => {
-                        self.metrics.refused(Refusal::NotAllowed);
+                        self.metrics.refused(if self.auth.is_private_alias(module) {
+                            Refusal::PrivateAlias
+                        } else {
+                            Refusal::NotAllowed
+                        });
                         if self.auth.deny_status() == 403 {
                             text(
                                 StatusCode::FORBIDDEN,

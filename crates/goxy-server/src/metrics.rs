@@ -226,15 +226,18 @@ pub enum Refusal {
     Unauthenticated,
     BadCredentials,
     NotAllowed,
+    /// A case variant or `.git` spelling of a private path, refused.
+    PrivateAlias,
 }
 
 impl Refusal {
-    const ALL: [Refusal; 5] = [
+    const ALL: [Refusal; 6] = [
         Refusal::RateLimitClient,
         Refusal::RateLimitModule,
         Refusal::Unauthenticated,
         Refusal::BadCredentials,
         Refusal::NotAllowed,
+        Refusal::PrivateAlias,
     ];
 
     fn as_str(self) -> &'static str {
@@ -244,6 +247,7 @@ impl Refusal {
             Refusal::Unauthenticated => "unauthenticated",
             Refusal::BadCredentials => "bad_credentials",
             Refusal::NotAllowed => "not_allowed",
+            Refusal::PrivateAlias => "private_alias",
         }
     }
 }

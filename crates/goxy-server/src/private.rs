@@ -1,9 +1,11 @@
 //! Private module patterns with the Go command's semantics: `GOPRIVATE` is
 //! the default for both `GONOPROXY` and `GONOSUMDB` when those are unset or
 //! empty. Patterns are comma-separated path-prefix globs
-//! (`goxy_mod::pattern::match_prefix_patterns`).
+//! (`goxy_mod::pattern::match_prefix_patterns`), extended to every spelling that
+//! reaches the same repository (case variants, `.git` suffixes:
+//! `goxy_mod::pattern::match_private_patterns`).
 
-use goxy_mod::pattern::match_prefix_patterns;
+use goxy_mod::pattern::match_private_patterns;
 
 /// The three pattern lists, resolved (flag or `GOXY_*` environment, then
 /// the config file, then the Go environment variable).
@@ -64,6 +66,11 @@ impl PrivatePatterns {
         }
     }
 
+    /// The `GONOPROXY` patterns in effect.
+    pub fn no_proxy_effective(&self) -> &str {
+        self.effective(&self.no_proxy)
+    }
+
     /// The `GONOSUMDB` patterns in effect.
     pub fn no_sumdb_effective(&self) -> &str {
         self.effective(&self.no_sumdb)
@@ -71,18 +78,18 @@ impl PrivatePatterns {
 
     /// Is `module` private (`GOPRIVATE`)?
     pub fn is_private(&self, module: &str) -> bool {
-        match_prefix_patterns(&self.private, module)
+        match_private_patterns(&self.private, module)
     }
 
     /// Must `module` bypass proxies (`GONOPROXY`, defaulting to `GOPRIVATE`)?
     pub fn skip_proxy(&self, module: &str) -> bool {
-        match_prefix_patterns(self.effective(&self.no_proxy), module)
+        match_private_patterns(self.effective(&self.no_proxy), module)
     }
 
     /// Is `module` exempt from checksum database lookups (`GONOSUMDB`,
     /// defaulting to `GOPRIVATE`)?
     pub fn skip_sumdb(&self, module: &str) -> bool {
-        match_prefix_patterns(self.effective(&self.no_sumdb), module)
+        match_private_patterns(self.effective(&self.no_sumdb), module)
     }
 }
 

@@ -200,7 +200,11 @@ async fn run_inner(args: ServeArgs) -> Result<(), String> {
         || !cfg.private.private.is_empty()
         || !cfg.private.no_proxy.is_empty();
     let direct = if wants_direct {
-        Some(crate::direct::build(&cfg.direct, &cfg.cache_dir)?)
+        Some(crate::direct::build(
+            &cfg.direct,
+            &cfg.cache_dir,
+            cfg.private.no_proxy_effective(),
+        )?)
     } else {
         None
     };
