@@ -30,6 +30,9 @@ pub struct Server {
     /// Requests served, by path (for "nothing re-cloned" checks).
     pub requests: Arc<Mutex<Vec<String>>>,
     pub port: u16,
+    /// `(path prefix, Authorization value)`: git requests under the prefix
+    /// without exactly that header are answered 401 (a private repository).
+    pub protected: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 impl Server {
@@ -51,6 +54,8 @@ impl Server {
         let imports: Arc<Mutex<Vec<Import>>> = Arc::new(Mutex::new(Vec::new()));
         let git_delay_ms = Arc::new(AtomicU64::new(0));
         let requests = Arc::new(Mutex::new(Vec::new()));
+        let protected: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(Vec::new()));
+        let guard = protected.clone();
         let (im, delay, reqs, root_c, ip_c) = (
             imports.clone(),
             git_delay_ms.clone(),
@@ -60,6 +65,7 @@ impl Server {
         );
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
+                let guard = guard.clone();
                 let (im, delay, reqs, root_c, ip_c) = (
                     im.clone(),
                     delay.clone(),
@@ -68,7 +74,7 @@ impl Server {
                     ip_c.clone(),
                 );
                 std::thread::spawn(move || {
-                    let _ = handle(stream, &ip_c, &root_c, &im, &delay, &reqs);
+                    let _ = handle(stream, &ip_c, &root_c, &im, &delay, &reqs, &guard);
                 });
             }
         });
@@ -79,7 +85,30 @@ impl Server {
             git_delay_ms,
             requests,
             port: bound_port,
+            protected,
         })
+    }
+
+    /// Git requests under `path_prefix` (e.g. `/corp/`) need basic auth with
+    /// `user:password`, else 401.
+    pub fn require_auth(&self, path_prefix: &str, user: &str, password: &str) {
+        use base64::Engine as _;
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        self.protected
+            .lock()
+            .unwrap()
+            .push((path_prefix.to_string(), format!("Basic {token}")));
+    }
+
+    /// Requests that carried an Authorization header, as `METHOD path?query`.
+    pub fn authenticated_requests(&self) -> Vec<String> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| !r.ends_with(" auth="))
+            .cloned()
+            .collect()
     }
 
     pub fn add_import(&self, prefix: &str, repo: &str, subdir: &str) {
@@ -98,6 +127,7 @@ fn handle(
     imports: &Mutex<Vec<Import>>,
     delay: &AtomicU64,
     requests: &Mutex<Vec<String>>,
+    protected: &Mutex<Vec<(String, String)>>,
 ) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
@@ -198,6 +228,21 @@ fn handle(
         );
         stream.write_all(head.as_bytes())?;
         stream.write_all(&data)?;
+        return Ok(());
+    }
+    let refused = protected
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|(prefix, want)| path.starts_with(prefix.as_str()) && auth != *want);
+    if refused {
+        let body = b"authentication required";
+        let head = format!(
+            "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"git\"\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes())?;
+        stream.write_all(body)?;
         return Ok(());
     }
     let d = delay.load(Ordering::SeqCst);

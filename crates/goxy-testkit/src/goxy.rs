@@ -98,7 +98,7 @@ impl GoxyProcess {
             }
         };
         match line.trim_end().strip_prefix(LISTENING_PREFIX) {
-            Some(url) if url.starts_with("http://") => {
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
                 process.url = url.to_string();
                 Ok(process)
             }

@@ -40,6 +40,15 @@ pub fn http_get(url: &str) -> io::Result<HttpResponse> {
 
 /// `GET url`, failing when connecting, sending or any read takes longer than `timeout`.
 pub fn http_get_timeout(url: &str, timeout: Duration) -> io::Result<HttpResponse> {
+    http_get_with(url, &[], timeout)
+}
+
+/// `GET url` with extra request headers (`Name: value` pairs).
+pub fn http_get_with(
+    url: &str,
+    headers: &[(&str, &str)],
+    timeout: Duration,
+) -> io::Result<HttpResponse> {
     let rest = url
         .strip_prefix("http://")
         .ok_or_else(|| invalid(format!("not an http:// URL: {url}")))?;
@@ -54,9 +63,13 @@ pub fn http_get_timeout(url: &str, timeout: Duration) -> io::Result<HttpResponse
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
     stream.set_nodelay(true)?;
+    let extra: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: goxy-testkit\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: goxy-testkit\r\nAccept: */*\r\n{extra}Connection: close\r\n\r\n"
     )?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
