@@ -25,6 +25,8 @@ pub struct Artifact {
     pub content_type: &'static str,
     /// The source that supplied it, when this request fetched it (for the audit log).
     pub source: Option<Arc<str>>,
+    /// Recorded at commit for a private module: hits need a principal allowed to read it.
+    pub private_scope: Option<Arc<str>>,
 }
 
 #[derive(Clone)]
@@ -145,6 +147,7 @@ pub struct App {
     /// For the home page's GOPROXY line when a request has no usable Host.
     listen: String,
     scheme: &'static str,
+    private: crate::private::PrivatePatterns,
 }
 
 type Body = Full<Bytes>;
@@ -242,6 +245,7 @@ fn load_artifact(store: &dyn BlobStore, key: &ArtifactKey) -> Result<Option<Arti
         etag: etag_of(manifest.blob.as_str()),
         content_type: content_type(key.kind),
         source: None,
+        private_scope: manifest.private_scope.as_deref().map(Arc::from),
     }))
 }
 
@@ -294,6 +298,7 @@ impl App {
             metrics,
             guard: None,
             listen: cfg.listen.clone(),
+            private: cfg.private.clone(),
             scheme: if cfg.ops.tls.is_some() {
                 "https"
             } else {
@@ -431,6 +436,20 @@ impl App {
                     return (endpoint, refusal);
                 }
                 let result = self.module(&m).await;
+                // Decided on what is served: an artifact committed as private
+                // needs a principal allowed to read it, whatever the patterns
+                // (or the spelling asked for) say now.
+                if let Ok((artifact, _, _)) = &result {
+                    if artifact.private_scope.is_some() {
+                        if let Some(refusal) = self
+                            .guard
+                            .as_ref()
+                            .and_then(|g| g.check_private(&m.module, req.extensions()))
+                        {
+                            return (endpoint, refusal);
+                        }
+                    }
+                }
                 (endpoint, self.respond(&m, result, if_none_match))
             }
         }
@@ -707,6 +726,11 @@ impl App {
             });
             verified.map_err(|f| f.error)?;
         }
+        // Which private patterns made this module private, kept with it.
+        let private_scope = self
+            .private
+            .skip_proxy(&module)
+            .then(|| self.private.no_proxy_effective().to_string());
         let store = self.store.clone();
         let commit_key = key.clone();
         let artifact = blocking(move || {
@@ -715,7 +739,7 @@ impl App {
                 Payload::Memory(body) => (store.put_blob(&body).map_err(storage)?, body.len() as u64),
                 Payload::Spooled(spool) => store.put_spooled(spool).map_err(storage)?,
             };
-            let manifest = Manifest { blob, size, h1: validated.h1, source: provenance.source, first_seen: now_unix() };
+            let manifest = Manifest { blob, size, h1: validated.h1, source: provenance.source, first_seen: now_unix(), private_scope };
             let committed = store.commit(&commit_key, &manifest).map_err(storage)?;
             if committed.blob != manifest.blob {
                 tracing::warn!(artifact = %commit_key, committed = %committed.blob, offered = %manifest.blob,
@@ -1023,6 +1047,7 @@ impl MetaEntry {
             etag: self.etag,
             content_type: self.content_type,
             source: self.source,
+            private_scope: None,
         }
     }
 }

@@ -152,6 +152,12 @@ impl Authenticator {
             && goxy_mod::pattern::is_private_alias(&self.private, module)
     }
 
+    /// May `principal` read `module` as a private module (its own scope
+    /// covers it, whatever the private patterns are)?
+    pub fn allows_private(&self, principal: &Principal, module: &str) -> bool {
+        matches!(principal, Principal::Named { modules, .. } if matches(modules, module))
+    }
+
     pub fn allows(&self, principal: &Principal, module: &str) -> Result<(), Denial> {
         match principal {
             Principal::Invalid => Err(Denial::BadCredentials),

@@ -24,6 +24,10 @@ type Body = Full<Bytes>;
 /// refusal to send instead.
 pub trait ModuleGuard: Send + Sync {
     fn check(&self, module: &str, extensions: &http::Extensions) -> Option<Response<Body>>;
+
+    /// For an artifact committed as private: refuses unless the principal's
+    /// scope covers `module` (when auth is configured at all).
+    fn check_private(&self, module: &str, extensions: &http::Extensions) -> Option<Response<Body>>;
 }
 
 fn too_many(what: &str, wait: std::time::Duration) -> Response<Body> {
@@ -46,6 +50,30 @@ pub struct Guard {
 }
 
 impl ModuleGuard for Guard {
+    fn check_private(&self, module: &str, extensions: &http::Extensions) -> Option<Response<Body>> {
+        if !self.auth.enabled() {
+            return None;
+        }
+        let principal = extensions
+            .get::<Principal>()
+            .unwrap_or(&Principal::Anonymous);
+        if self.auth.allows_private(principal, module) {
+            return None;
+        }
+        self.metrics.refused(Refusal::NotAllowed);
+        Some(if self.auth.deny_status() == 403 {
+            text(
+                StatusCode::FORBIDDEN,
+                &format!("forbidden: {module}: not allowed for this principal"),
+            )
+        } else {
+            text(
+                StatusCode::NOT_FOUND,
+                &format!("not found: {module}: unknown module"),
+            )
+        })
+    }
+
     fn check(&self, module: &str, extensions: &http::Extensions) -> Option<Response<Body>> {
         if self.auth.enabled() {
             let principal = extensions

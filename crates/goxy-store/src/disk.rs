@@ -334,6 +334,7 @@ mod tests {
             size: data.len() as u64,
             h1: None,
             source: "test".into(),
+            private_scope: None,
             first_seen: 1,
         }
     }
@@ -395,6 +396,7 @@ mod tests {
             size: 12,
             h1: None,
             source: "t".into(),
+            private_scope: None,
             first_seen: 0,
         };
         assert!(store.commit(&key(ArtifactKind::Info), &m).is_err());

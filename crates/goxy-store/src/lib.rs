@@ -120,6 +120,11 @@ pub struct Manifest {
     pub source: String,
     /// Unix seconds of the commit.
     pub first_seen: u64,
+    /// For an artifact filled as a private module: the private pattern that
+    /// matched when it was committed. Every later hit requires a principal
+    /// allowed to read that module, whatever the patterns say by then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_scope: Option<String>,
 }
 
 /// Mutable metadata with the time it was stored.

@@ -310,4 +310,44 @@ fn private_code_is_served_only_in_scope_whatever_the_spelling() {
         .and_then(|v| v.trim().parse::<u64>().ok())
         .unwrap_or(0);
     assert!(aliases > 0, "{metrics}");
+
+    // Authorisation follows what was committed: a node on the same cache whose
+    // private patterns forgot the module still serves it only in scope.
+    drop(goxy);
+    drop(tls_goxy);
+    let forgetful = tmp.join("forgetful.toml");
+    std::fs::write(
+        &forgetful,
+        "[[auth.users]]\nname = \"team\"\npassword = \"team-pass\"\nmodules = \"127.0.0.86/corp/*\"\n\
+         [[auth.tokens]]\nname = \"other\"\ntoken = \"other-token\"\nmodules = \"example.test/*\"\n",
+    )
+    .unwrap();
+    let forgetful_arg = forgetful.to_string_lossy().into_owned();
+    let goxy = GoxyProcess::start_with_env(
+        goxy_bin(),
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--cache-dir",
+            &cache,
+            "--config",
+            &forgetful_arg,
+            "--upstream",
+            "off",
+            "--sumdb",
+            "off",
+        ],
+        &[("HOME", &home_text), ("GOPRIVATE", ""), ("GONOPROXY", "")],
+    )
+    .unwrap();
+    for ext in ["info", "mod", "zip"] {
+        let path = format!("/{module}/@v/v1.0.0.{ext}");
+        for auth in [None, other] {
+            let resp = get(&goxy, &path, auth);
+            assert_eq!(resp.status, 404, "{path} as {auth:?}: {}", resp.text());
+        }
+        let resp = get(&goxy, &path, Some("Basic dGVhbTp0ZWFtLXBhc3M="));
+        assert_eq!(resp.status, 200, "{path} as team: {}", resp.text());
+    }
 }
