@@ -42,6 +42,24 @@ fn too_many(what: &str, wait: std::time::Duration) -> Response<Body> {
     resp
 }
 
+impl Guard {
+    /// The refusal of a module the principal may not read: `deny_status`,
+    /// 404 by default (the answer for a module that does not exist).
+    fn not_allowed(&self, module: &str) -> Response<Body> {
+        if self.auth.deny_status() == 403 {
+            text(
+                StatusCode::FORBIDDEN,
+                &format!("forbidden: {module}: not allowed for this principal"),
+            )
+        } else {
+            text(
+                StatusCode::NOT_FOUND,
+                &format!("not found: {module}: unknown module"),
+            )
+        }
+    }
+}
+
 /// Auth scopes and per-module rate limits.
 pub struct Guard {
     auth: Arc<Authenticator>,
@@ -61,17 +79,7 @@ impl ModuleGuard for Guard {
             return None;
         }
         self.metrics.refused(Refusal::NotAllowed);
-        Some(if self.auth.deny_status() == 403 {
-            text(
-                StatusCode::FORBIDDEN,
-                &format!("forbidden: {module}: not allowed for this principal"),
-            )
-        } else {
-            text(
-                StatusCode::NOT_FOUND,
-                &format!("not found: {module}: unknown module"),
-            )
-        })
+        Some(self.not_allowed(module))
     }
 
     fn check(&self, module: &str, extensions: &http::Extensions) -> Option<Response<Body>> {
@@ -103,17 +111,7 @@ impl ModuleGuard for Guard {
                         } else {
                             Refusal::NotAllowed
                         });
-                        if self.auth.deny_status() == 403 {
-                            text(
-                                StatusCode::FORBIDDEN,
-                                &format!("forbidden: {module}: not allowed for this principal"),
-                            )
-                        } else {
-                            text(
-                                StatusCode::NOT_FOUND,
-                                &format!("not found: {module}: unknown module"),
-                            )
-                        }
+                        self.not_allowed(module)
                     }
                 });
             }

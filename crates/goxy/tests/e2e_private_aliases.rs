@@ -140,9 +140,9 @@ fn private_code_is_served_only_in_scope_whatever_the_spelling() {
     let home = tmp.join("goxy-home");
     std::fs::create_dir_all(&home).unwrap();
     let home_text = home.to_string_lossy().into_owned();
-    let goxy = GoxyProcess::start_with_env(
-        goxy_bin(),
-        &[
+    // Every node of this test: the same cache, settings and environment.
+    let node = |extra: &[&str]| {
+        let mut args = vec![
             "serve",
             "--listen",
             "127.0.0.1:0",
@@ -159,16 +159,22 @@ fn private_code_is_served_only_in_scope_whatever_the_spelling() {
             &insecure,
             "--sumdb",
             "off",
-        ],
-        &[
-            ("HOME", &home_text),
-            ("GOPRIVATE", ""),
-            ("GONOPROXY", ""),
-            ("GIT_CONFIG_NOSYSTEM", "1"),
-            ("GIT_CONFIG_GLOBAL", "/dev/null"),
-        ],
-    )
-    .unwrap();
+        ];
+        args.extend_from_slice(extra);
+        GoxyProcess::start_with_env(
+            goxy_bin(),
+            &args,
+            &[
+                ("HOME", &home_text),
+                ("GOPRIVATE", ""),
+                ("GONOPROXY", ""),
+                ("GIT_CONFIG_NOSYSTEM", "1"),
+                ("GIT_CONFIG_GLOBAL", "/dev/null"),
+            ],
+        )
+        .unwrap()
+    };
+    let goxy = node(&[]);
     let other = Some("Bearer other-token");
 
     // Before the private module is cached.
@@ -193,39 +199,7 @@ fn private_code_is_served_only_in_scope_whatever_the_spelling() {
         cert_file.to_string_lossy().into_owned(),
         key_file.to_string_lossy().into_owned(),
     );
-    let tls_goxy = GoxyProcess::start_with_env(
-        goxy_bin(),
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--cache-dir",
-            &cache,
-            "--config",
-            &config_arg,
-            "--upstream",
-            &upstream_list,
-            "--private",
-            &module,
-            "--direct-allow-private",
-            "--insecure",
-            &insecure,
-            "--sumdb",
-            "off",
-            "--tls-cert",
-            &cert_arg,
-            "--tls-key",
-            &key_arg,
-        ],
-        &[
-            ("HOME", &home_text),
-            ("GOPRIVATE", ""),
-            ("GONOPROXY", ""),
-            ("GIT_CONFIG_NOSYSTEM", "1"),
-            ("GIT_CONFIG_GLOBAL", "/dev/null"),
-        ],
-    )
-    .unwrap();
+    let tls_goxy = node(&["--tls-cert", &cert_arg, "--tls-key", &key_arg]);
     let go_home = tmp.join("go-home");
     std::fs::create_dir_all(&go_home).unwrap();
     let netrc = go_home.join("netrc");
